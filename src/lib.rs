@@ -5,3 +5,6 @@
 
 pub mod bench;
 pub mod syntax;
+pub mod vault;
+pub mod ide;
+pub mod lsp;

@@ -23,7 +23,23 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        None | Some(Command::Serve) => std::process::ExitCode::SUCCESS,
+        None | Some(Command::Serve) => {
+            init_logging();
+            wikilsp::lsp::run_stdio();
+            std::process::ExitCode::SUCCESS
+        }
         Some(Command::Bench(args)) => wikilsp::bench::run(args),
     }
+}
+
+/// Logs go to stderr (stdout carries the protocol); `WIKILSP_LOG` or `RUST_LOG` set the level.
+fn init_logging() {
+    let filter = std::env::var("WIKILSP_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "wikilsp=info".to_owned());
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .init();
 }

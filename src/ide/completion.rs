@@ -1,0 +1,355 @@
+//! Completion inside a wiki-link: notes (and targets that links use but no note has yet) after
+//! `[[`, headings after `[[note#`, the title and aliases after `[[note |`. Ranked on the server
+//! with fuzzy matching, so the best of 100,000 notes arrive first.
+
+use std::path::PathBuf;
+
+use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
+
+use super::FilePosition;
+use crate::syntax::{Link, TextRange};
+use crate::vault::{Resolution, Vault};
+
+/// What the client can do with completion items.
+#[derive(Debug, Clone, Copy)]
+pub struct CompletionContext {
+    /// The client expands snippets (`${1:placeholder}`).
+    pub snippets: bool,
+    /// How many items to return at most.
+    pub limit: usize,
+}
+
+impl Default for CompletionContext {
+    fn default() -> Self {
+        CompletionContext { snippets: true, limit: 200 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionItemKind {
+    Note,
+    /// A target that links use but no note has yet.
+    MissingTarget,
+    Heading,
+    /// A title or alias offered as display text.
+    Display,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompletionItem {
+    pub label: String,
+    pub kind: CompletionItemKind,
+    /// The note's path relative to its folder; or, for a missing target, how many links use it.
+    pub detail: String,
+    /// The text the client filters on: what the user typed, since the server already ranked.
+    pub filter_text: String,
+    /// What replaces `edit_range`; a snippet when `is_snippet`.
+    pub insert_text: String,
+    pub is_snippet: bool,
+    pub edit_range: TextRange,
+    /// The note to preview when the client asks to resolve the item.
+    pub note_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CompletionList {
+    /// Best first.
+    pub items: Vec<CompletionItem>,
+    /// More candidates matched than were returned: the client should ask again as the user types.
+    pub incomplete: bool,
+}
+
+/// The link the cursor is typing in: after its `[[` and before its `]]`.
+fn link_typed_in(links: &[Link], offset: u32) -> Option<&Link> {
+    let i = links.partition_point(|l| l.range.end < offset);
+    links[i..].iter().take_while(|l| l.range.start < offset).find(|l| {
+        let open = l.range.start + if l.embed { 3 } else { 2 };
+        let close = if l.closed { l.range.end - 2 } else { l.range.end };
+        open <= offset && offset <= close
+    })
+}
+
+pub fn completion(vault: &Vault, pos: FilePosition, ctx: CompletionContext) -> Option<CompletionList> {
+    let note = vault.note(pos.note)?;
+    let text = vault.text(pos.note)?;
+    let link = link_typed_in(&note.parsed.links, pos.offset)?;
+    let offset = pos.offset as usize;
+    let inner_start = link.range.start as usize + if link.embed { 3 } else { 2 };
+    if offset > text.len() || !text.is_char_boundary(offset) {
+        return None;
+    }
+    let typed = &text[inner_start..offset];
+
+    if let Some(bar) = typed.find('|') {
+        let target = typed[..bar].split('#').next().unwrap_or("").trim();
+        let start = inner_start + bar + 1;
+        let start = start + (text[start..offset].len() - text[start..offset].trim_start().len());
+        let end = match link.display_range {
+            Some(r) if link.closed => (r.end as usize).max(offset),
+            _ => offset,
+        };
+        return Some(display_items(vault, note.path.as_path(), target, &text[start..offset], TextRange::new(start, end)));
+    }
+    if let Some(hash) = typed.find('#') {
+        let target = typed[..hash].trim();
+        let start = inner_start + hash + 1;
+        let start = start + (text[start..offset].len() - text[start..offset].trim_start().len());
+        let end = match link.heading_range {
+            Some(r) if link.closed => (r.end as usize).max(offset),
+            _ => offset,
+        };
+        let id = if target.is_empty() {
+            Some(pos.note)
+        } else {
+            vault.resolve(target, &note.path).note()
+        };
+        return Some(heading_items(vault, id?, &text[start..offset], TextRange::new(start, end)));
+    }
+
+    let start = inner_start + (typed.len() - typed.trim_start().len());
+    let end = if link.closed { (link.target_range.end as usize).max(offset) } else { offset };
+    let query = &text[start..offset];
+    let has_more = link.closed && (link.display.is_some() || link.heading.is_some());
+    Some(note_items(vault, pos, query, TextRange::new(start, end), link.closed, has_more, ctx))
+}
+
+struct Ranked<'a> {
+    score: u32,
+    links: u32,
+    label: &'a str,
+    item: CompletionItem,
+}
+
+fn note_items(
+    vault: &Vault,
+    pos: FilePosition,
+    query: &str,
+    range: TextRange,
+    closed: bool,
+    has_more: bool,
+    ctx: CompletionContext,
+) -> CompletionList {
+    let from = vault.note(pos.note).map(|n| n.path.clone()).unwrap_or_default();
+    let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
+    let mut matcher = Matcher::new(Config::DEFAULT.match_paths());
+    let mut buf = Vec::new();
+    let mut score = |hay: &str| pattern.score(Utf32Str::new(hay, &mut buf), &mut matcher);
+
+    let mut ranked: Vec<(u32, u32, crate::vault::NoteId)> = Vec::new();
+    for (id, note) in vault.notes() {
+        if id == pos.note || note.root.is_none() {
+            continue;
+        }
+        let best = if query.is_empty() {
+            Some(0)
+        } else {
+            note.names().filter_map(&mut score).max()
+        };
+        if let Some(s) = best {
+            ranked.push((s, 0, id));
+        }
+    }
+    let mut missing: Vec<(u32, u32, &str)> = Vec::new();
+    for (key, links) in vault.link_keys() {
+        if vault.has_loose_key(key) {
+            continue;
+        }
+        let spelling = links.main_spelling();
+        let s = if query.is_empty() { Some(0) } else { score(spelling) };
+        if let Some(s) = s {
+            missing.push((s, links.total(), spelling));
+        }
+    }
+
+    let total = ranked.len() + missing.len();
+    // Rank by score first; the link count only breaks ties, so compute it for the few notes
+    // that can still make the cut.
+    ranked.sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
+    let cut_score = ranked.get(ctx.limit.saturating_sub(1)).map_or(0, |r| r.0);
+    ranked.retain(|r| r.0 >= cut_score);
+    for r in &mut ranked {
+        if let Some(n) = vault.note(r.2) {
+            r.1 = vault.link_count(n);
+        }
+    }
+
+    let mut all: Vec<Ranked> = Vec::with_capacity(ranked.len() + missing.len());
+    for (s, links, id) in ranked {
+        let Some(n) = vault.note(id) else { continue };
+        let target = link_text_for(vault, id, &from);
+        let mut insert = escape_snippet(&target, ctx.snippets);
+        let mut is_snippet = false;
+        if !has_more && ctx.snippets && n.title != n.stem && !n.title.is_empty() {
+            insert.push_str(&format!(" | ${{1:{}}}", escape_snippet(&n.title, true)));
+            is_snippet = true;
+        }
+        if !closed {
+            insert.push_str("]]");
+        }
+        all.push(Ranked {
+            score: s,
+            links,
+            label: &n.title,
+            item: CompletionItem {
+                label: n.title.clone(),
+                kind: CompletionItemKind::Note,
+                detail: n.rel_path.clone(),
+                filter_text: filter_text(query, &n.title),
+                insert_text: if is_snippet { insert } else { unescape_plain(insert, ctx.snippets) },
+                is_snippet,
+                edit_range: range,
+                note_path: Some(n.path.clone()),
+            },
+        });
+    }
+    for (s, links, spelling) in missing {
+        let mut insert = spelling.to_owned();
+        if !closed {
+            insert.push_str("]]");
+        }
+        all.push(Ranked {
+            score: s,
+            links,
+            label: spelling,
+            item: CompletionItem {
+                label: spelling.to_owned(),
+                kind: CompletionItemKind::MissingTarget,
+                detail: match links {
+                    1 => "no note yet · 1 link".to_owned(),
+                    n => format!("no note yet · {n} links"),
+                },
+                filter_text: filter_text(query, spelling),
+                insert_text: insert,
+                is_snippet: false,
+                edit_range: range,
+                note_path: None,
+            },
+        });
+    }
+    // Notes before missing targets at equal score: a note is what the user most likely means.
+    all.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then((a.item.kind as u8).cmp(&(b.item.kind as u8)))
+            .then(b.links.cmp(&a.links))
+            .then(a.label.len().cmp(&b.label.len()))
+            .then(a.label.cmp(b.label))
+    });
+    all.truncate(ctx.limit);
+    CompletionList {
+        incomplete: total > ctx.limit,
+        items: all.into_iter().map(|r| r.item).collect(),
+    }
+}
+
+/// What to write in a link to reach `id` from the note at `from`: the file stem, or the path
+/// when the stem alone would lead elsewhere (the same stem in two folders).
+fn link_text_for(vault: &Vault, id: crate::vault::NoteId, from: &std::path::Path) -> String {
+    let Some(n) = vault.note(id) else { return String::new() };
+    match vault.resolve(&n.stem, from) {
+        Resolution::Note(found) if found == id => n.stem.clone(),
+        _ => match n.rel_path.rfind('.') {
+            Some(dot) => n.rel_path[..dot].to_owned(),
+            None => n.rel_path.clone(),
+        },
+    }
+}
+
+fn heading_items(vault: &Vault, id: crate::vault::NoteId, query: &str, range: TextRange) -> CompletionList {
+    let Some(note) = vault.note(id) else { return CompletionList::default() };
+    let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
+    let mut matcher = Matcher::new(Config::DEFAULT);
+    let mut buf = Vec::new();
+    let mut scored: Vec<(u32, usize)> = note
+        .parsed
+        .headings
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let s = if query.is_empty() { Some(0) } else { pattern.score(Utf32Str::new(&h.text, &mut buf), &mut matcher) };
+            s.map(|s| (s, i))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let items = scored
+        .into_iter()
+        .map(|(_, i)| {
+            let h = &note.parsed.headings[i];
+            CompletionItem {
+                label: h.text.clone(),
+                kind: CompletionItemKind::Heading,
+                detail: format!("{} {}", "#".repeat(h.level as usize), note.rel_path),
+                filter_text: filter_text(query, &h.text),
+                insert_text: h.text.clone(),
+                is_snippet: false,
+                edit_range: range,
+                note_path: Some(note.path.clone()),
+            }
+        })
+        .collect();
+    CompletionList { items, incomplete: false }
+}
+
+fn display_items(vault: &Vault, from: &std::path::Path, target: &str, query: &str, range: TextRange) -> CompletionList {
+    let Some(id) = vault.resolve(target, from).note() else { return CompletionList::default() };
+    let Some(note) = vault.note(id) else { return CompletionList::default() };
+    let mut names: Vec<&str> = vec![note.title.as_str()];
+    names.extend(note.parsed.aliases().iter().map(String::as_str));
+    names.dedup();
+    let items = names
+        .into_iter()
+        .filter(|n| !n.is_empty())
+        .map(|name| CompletionItem {
+            label: name.to_owned(),
+            kind: CompletionItemKind::Display,
+            detail: if name == note.title { "title".to_owned() } else { "alias".to_owned() },
+            filter_text: filter_text(query, name),
+            insert_text: name.to_owned(),
+            is_snippet: false,
+            edit_range: range,
+            note_path: Some(note.path.clone()),
+        })
+        .collect();
+    CompletionList { items, incomplete: false }
+}
+
+/// Clients filter items again by the text typed in the edit range; the server has already
+/// matched fuzzily (against slug, title and aliases), so hand the typed text back as the filter
+/// and let the client keep the server's order.
+fn filter_text(query: &str, label: &str) -> String {
+    if query.is_empty() { label.to_owned() } else { query.to_owned() }
+}
+
+fn escape_snippet(s: &str, snippets: bool) -> String {
+    if !snippets {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '$' | '}' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An item that ended up without a placeholder is sent as plain text: undo the escaping.
+fn unescape_plain(s: String, escaped: bool) -> String {
+    if !escaped {
+        return s;
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,114 @@
+//! The diagnostics of one note: what the parser saw, plus what only the vault can tell (links
+//! that lead nowhere, or to several notes, or to a missing heading).
+
+use crate::syntax::{ProblemKind, TextRange};
+use crate::vault::{NoteId, Resolution, Vault};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+    Information,
+    Hint,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub range: TextRange,
+    pub severity: Severity,
+    /// Stable code, e.g. `broken-link`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn severity_of(kind: ProblemKind) -> Severity {
+    match kind {
+        ProblemKind::EmptyLink | ProblemKind::UnclosedLink | ProblemKind::BadFrontmatter => {
+            Severity::Error
+        }
+        ProblemKind::TimestampMismatch
+        | ProblemKind::InvalidTimestamp
+        | ProblemKind::MalformedTimestamp => Severity::Warning,
+    }
+}
+
+/// Every diagnostic of the note, ordered by position.
+pub fn diagnostics(vault: &Vault, id: NoteId) -> Vec<Diagnostic> {
+    let Some(note) = vault.note(id) else { return Vec::new() };
+    let parsed = &note.parsed;
+    let mut out: Vec<Diagnostic> = parsed
+        .problems
+        .iter()
+        .map(|p| Diagnostic {
+            range: p.range,
+            severity: severity_of(p.kind),
+            code: p.kind.code(),
+            message: p.message.clone(),
+        })
+        .collect();
+
+    for link in &parsed.links {
+        // An unclosed link's target is whatever follows on the line: judging it would only
+        // repeat the unclosed-link error with a confusing message.
+        if !link.closed || (link.target.is_empty() && link.heading.is_none()) {
+            continue;
+        }
+        let target = if link.target.is_empty() {
+            Resolution::Note(id)
+        } else {
+            vault.resolve(&link.target, &note.path)
+        };
+        match target {
+            Resolution::Missing => out.push(Diagnostic {
+                range: link.target_range,
+                severity: Severity::Warning,
+                code: "broken-link",
+                message: format!("no note for \"{}\" yet", link.target),
+            }),
+            Resolution::Ambiguous(ids) => {
+                let paths: Vec<&str> = ids
+                    .iter()
+                    .filter_map(|i| vault.note(*i))
+                    .map(|n| n.rel_path.as_str())
+                    .collect();
+                out.push(Diagnostic {
+                    range: link.target_range,
+                    severity: Severity::Warning,
+                    code: "ambiguous-link",
+                    message: format!("\"{}\" could mean any of: {}", link.target, paths.join(", ")),
+                })
+            }
+            Resolution::Note(target) => {
+                let (Some(heading), Some(range)) = (&link.heading, link.heading_range) else {
+                    continue;
+                };
+                if vault.find_heading(target, heading).is_none() {
+                    let name = vault.note(target).map(|n| n.stem.as_str()).unwrap_or("");
+                    out.push(Diagnostic {
+                        range,
+                        severity: Severity::Warning,
+                        code: "missing-heading",
+                        message: format!("\"{name}\" has no heading \"{heading}\""),
+                    });
+                }
+            }
+        }
+    }
+
+    if parsed.video_id().is_none_or(|v| v.trim().is_empty())
+        && let Some(first) = parsed.timestamps.first() {
+            let n = parsed.timestamps.len();
+            out.push(Diagnostic {
+                range: first.range,
+                severity: Severity::Hint,
+                code: "timestamp-without-video",
+                message: if n == 1 {
+                    "this note has a timestamp but no videoId in its frontmatter".to_owned()
+                } else {
+                    format!("this note has {n} timestamps but no videoId in its frontmatter")
+                },
+            });
+        }
+    out.sort_by_key(|d| (d.range.start, d.range.end));
+    out
+}

@@ -1,0 +1,48 @@
+//! The features, each a function of a vault snapshot and a position in a note, returning our
+//! own types in byte offsets. Nothing here knows the protocol; `lsp` translates.
+
+mod completion;
+mod definition;
+mod diagnostics;
+mod hover;
+mod preview;
+
+pub use completion::{CompletionContext, CompletionItem, CompletionItemKind, CompletionList, completion};
+pub use definition::definition;
+pub use diagnostics::{Diagnostic, Severity, diagnostics};
+pub use hover::{Hover, hover};
+pub use preview::{note_preview, timestamp_url};
+
+use crate::syntax::{Link, TextRange, Timestamp};
+use crate::vault::NoteId;
+
+/// A position in a note: the byte offset of the cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FilePosition {
+    pub note: NoteId,
+    pub offset: u32,
+}
+
+/// A range in some note of the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoteRange {
+    pub note: NoteId,
+    pub range: TextRange,
+}
+
+/// The link the cursor is on. A cursor just after `]]` still counts, as editors place it there
+/// after typing.
+pub(crate) fn link_at(links: &[Link], offset: u32) -> Option<&Link> {
+    let i = links.partition_point(|l| l.range.end < offset);
+    links[i..].iter().take_while(|l| l.range.start <= offset).find(|l| l.range.touches(offset))
+}
+
+pub(crate) fn timestamp_at(timestamps: &[Timestamp], offset: u32) -> Option<&Timestamp> {
+    let i = timestamps.partition_point(|t| t.range.end < offset);
+    timestamps[i..].iter().take_while(|t| t.range.start <= offset).find(|t| t.range.touches(offset))
+}
+
+/// `513` → `00:08:33`.
+pub fn format_moment(seconds: u32) -> String {
+    format!("{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+}

@@ -1,0 +1,214 @@
+//! The one place where byte offsets become LSP positions and back. LSP columns count UTF-16
+//! code units unless the client agreed to UTF-8; lines end at `\n`, `\r\n` or a lone `\r`.
+//! Positions out of range are clamped (to the end of their line, or of the text), never fatal.
+
+use tower_lsp_server::ls_types::{Position, PositionEncodingKind, Range};
+
+use crate::syntax::TextRange;
+
+/// The position encoding agreed with the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    Utf8,
+    #[default]
+    Utf16,
+}
+
+impl Encoding {
+    /// UTF-8 when the client offers it (no conversion needed), else UTF-16, the protocol's
+    /// default.
+    pub fn negotiate(offered: Option<&[PositionEncodingKind]>) -> Encoding {
+        match offered {
+            Some(kinds) if kinds.contains(&PositionEncodingKind::UTF8) => Encoding::Utf8,
+            _ => Encoding::Utf16,
+        }
+    }
+
+    pub fn kind(self) -> PositionEncodingKind {
+        match self {
+            Encoding::Utf8 => PositionEncodingKind::UTF8,
+            Encoding::Utf16 => PositionEncodingKind::UTF16,
+        }
+    }
+
+    /// Width of `c` in this encoding's code units.
+    pub fn width(self, c: char) -> u32 {
+        match self {
+            Encoding::Utf8 => c.len_utf8() as u32,
+            Encoding::Utf16 => c.len_utf16() as u32,
+        }
+    }
+}
+
+/// Where each line of a text starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineIndex {
+    starts: Vec<u32>,
+    len: u32,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0u32];
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => starts.push(i as u32 + 1),
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => starts.push(i as u32 + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        LineIndex { starts, len: text.len() as u32 }
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// The byte range of line `line`, without its line break.
+    fn line_range(&self, text: &str, line: usize) -> (usize, usize) {
+        let start = self.starts[line] as usize;
+        let mut end = self.starts.get(line + 1).map_or(self.len as usize, |&s| s as usize);
+        let bytes = text.as_bytes();
+        if end > start && bytes.get(end - 1) == Some(&b'\n') {
+            end -= 1;
+        }
+        if end > start && bytes.get(end - 1) == Some(&b'\r') {
+            end -= 1;
+        }
+        (start, end)
+    }
+
+    /// The position of a byte offset (clamped into the text, moved back onto a char boundary).
+    pub fn position(&self, text: &str, offset: u32, enc: Encoding) -> Position {
+        let mut offset = (offset.min(self.len)) as usize;
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.starts.partition_point(|&s| s as usize <= offset) - 1;
+        let (start, end) = self.line_range(text, line);
+        let offset = offset.min(end);
+        let col = match enc {
+            Encoding::Utf8 => (offset - start) as u32,
+            Encoding::Utf16 => text[start..offset].chars().map(|c| c.len_utf16() as u32).sum(),
+        };
+        Position { line: line as u32, character: col }
+    }
+
+    pub fn range(&self, text: &str, range: TextRange, enc: Encoding) -> Range {
+        Range {
+            start: self.position(text, range.start, enc),
+            end: self.position(text, range.end, enc),
+        }
+    }
+
+    /// The byte offset of a position. A line past the end means the end of the text; a column
+    /// past the end of its line means the end of the line; a column inside a character (half a
+    /// surrogate pair, the middle of a UTF-8 sequence) means the start of that character.
+    pub fn offset(&self, text: &str, pos: Position, enc: Encoding) -> u32 {
+        let line = pos.line as usize;
+        if line >= self.starts.len() {
+            return self.len;
+        }
+        let (start, end) = self.line_range(text, line);
+        let mut units = 0u32;
+        for (i, c) in text[start..end].char_indices() {
+            let w = enc.width(c);
+            if units + w > pos.character {
+                return (start + i) as u32;
+            }
+            units += w;
+        }
+        end as u32
+    }
+}
+
+/// The char index in a rope of an LSP position, with the same clamping as
+/// [`LineIndex::offset`]. Used to apply incremental edits to open documents.
+pub fn rope_char(rope: &ropey::Rope, pos: Position, enc: Encoding) -> usize {
+    let line = pos.line as usize;
+    if line >= rope.len_lines() {
+        return rope.len_chars();
+    }
+    let start = rope.line_to_char(line);
+    let mut units = 0u32;
+    for (i, c) in rope.line(line).chars().enumerate() {
+        if c == '\n' || c == '\r' || units + enc.width(c) > pos.character {
+            return start + i;
+        }
+        units += enc.width(c);
+    }
+    start + rope.line(line).len_chars()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pos(line: u32, character: u32) -> Position {
+        Position { line, character }
+    }
+
+    const TEXT: &str = "café [[a]]\r\nПривет [[b]]\n😀😀 [[c]]\rlast";
+
+    #[test]
+    fn utf16_columns_count_surrogate_pairs_and_accents() {
+        let idx = LineIndex::new(TEXT);
+        assert_eq!(idx.line_count(), 4);
+        let a = TEXT.find("[[a").unwrap() as u32;
+        assert_eq!(idx.position(TEXT, a, Encoding::Utf16), pos(0, 5));
+        assert_eq!(idx.position(TEXT, a, Encoding::Utf8), pos(0, 6));
+        let b = TEXT.find("[[b").unwrap() as u32;
+        assert_eq!(idx.position(TEXT, b, Encoding::Utf16), pos(1, 7));
+        assert_eq!(idx.position(TEXT, b, Encoding::Utf8), pos(1, 13));
+        let c = TEXT.find("[[c").unwrap() as u32;
+        assert_eq!(idx.position(TEXT, c, Encoding::Utf16), pos(2, 5));
+        assert_eq!(idx.position(TEXT, c, Encoding::Utf8), pos(2, 9));
+        let last = TEXT.find("last").unwrap() as u32;
+        assert_eq!(idx.position(TEXT, last, Encoding::Utf16), pos(3, 0));
+    }
+
+    #[test]
+    fn offset_and_position_round_trip_on_every_char_boundary() {
+        let text = "\u{feff}é\u{301} ЖЖ 中文 👩‍👩‍👧 x\r\n\r\nend\n";
+        let idx = LineIndex::new(text);
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            for (i, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+                let p = idx.position(text, i as u32, enc);
+                let back = idx.offset(text, p, enc) as usize;
+                // Offsets inside a line break map to the end of their line.
+                let expected = if text[..i].ends_with('\r') && text[i..].starts_with('\n') { i - 1 } else { i };
+                assert_eq!(back, expected, "offset {i} via {p:?} in {enc:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_positions_are_clamped() {
+        let idx = LineIndex::new(TEXT);
+        let eol = TEXT.find("\r\n").unwrap() as u32;
+        assert_eq!(idx.offset(TEXT, pos(0, 999), Encoding::Utf16), eol);
+        assert_eq!(idx.offset(TEXT, pos(99, 0), Encoding::Utf16), TEXT.len() as u32);
+        // Half of a surrogate pair lands on the start of the emoji.
+        let emoji = TEXT.find('😀').unwrap() as u32;
+        assert_eq!(idx.offset(TEXT, pos(2, 1), Encoding::Utf16), emoji);
+        assert_eq!(idx.position(TEXT, 9999, Encoding::Utf16), pos(3, 4));
+    }
+
+    #[test]
+    fn rope_positions_agree_with_the_line_index() {
+        let rope = ropey::Rope::from_str(TEXT);
+        let idx = LineIndex::new(TEXT);
+        for enc in [Encoding::Utf8, Encoding::Utf16] {
+            for line in 0..5 {
+                for col in 0..20 {
+                    let p = pos(line, col);
+                    let byte = rope.char_to_byte(rope_char(&rope, p, enc));
+                    assert_eq!(byte as u32, idx.offset(TEXT, p, enc), "{p:?} {enc:?}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Publishing diagnostics: one task recomputes the open notes' diagnostics whenever the vault
+//! changed, on the newest snapshot, and publishes only what changed. Being the only publisher,
+//! it never sends stale diagnostics after newer ones.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::{
+    Diagnostic, DiagnosticSeverity, NumberOrString, Uri,
+};
+
+use super::state::{Snapshot, State};
+use crate::ide;
+
+#[derive(Clone)]
+pub struct DiagnosticsWorker {
+    wake: Arc<Notify>,
+}
+
+impl DiagnosticsWorker {
+    pub fn start(client: Client, state: Arc<State>) -> DiagnosticsWorker {
+        let wake = Arc::new(Notify::new());
+        let worker = DiagnosticsWorker { wake: wake.clone() };
+        tokio::spawn(async move {
+            let mut published: HashMap<Uri, (i32, Vec<Diagnostic>)> = HashMap::new();
+            let mut seen_generation = None;
+            loop {
+                wake.notified().await;
+                let snap = state.snapshot();
+                let versions: Vec<i32> = snap.docs.values().map(|d| d.version).collect();
+                let key = (snap.vault.generation(), versions, snap.docs.len());
+                if seen_generation.as_ref() == Some(&key) {
+                    continue;
+                }
+                seen_generation = Some(key);
+                let computed = tokio::task::spawn_blocking(move || compute(&snap)).await;
+                let computed = match computed {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::error!("computing diagnostics failed: {e}");
+                        continue;
+                    }
+                };
+                let gone: Vec<Uri> = published.keys().filter(|u| !computed.contains_key(*u)).cloned().collect();
+                for uri in gone {
+                    published.remove(&uri);
+                    client.publish_diagnostics(uri, Vec::new(), None).await;
+                }
+                for (uri, (version, diags)) in computed {
+                    if published.get(&uri).is_some_and(|p| p.1 == diags) {
+                        continue;
+                    }
+                    client.publish_diagnostics(uri.clone(), diags.clone(), Some(version)).await;
+                    published.insert(uri, (version, diags));
+                }
+            }
+        });
+        worker
+    }
+
+    /// Asks for the open notes' diagnostics to be brought up to date.
+    pub fn refresh(&self) {
+        self.wake.notify_one();
+    }
+}
+
+fn compute(snap: &Snapshot) -> HashMap<Uri, (i32, Vec<Diagnostic>)> {
+    let mut out = HashMap::new();
+    for (uri, doc) in snap.docs.iter() {
+        let Some(id) = snap.vault.note_by_path(&doc.path) else { continue };
+        let diags = ide::diagnostics(&snap.vault, id)
+            .into_iter()
+            .map(|d| Diagnostic {
+                range: doc.lines.range(&doc.text, d.range, snap.encoding),
+                severity: Some(match d.severity {
+                    ide::Severity::Error => DiagnosticSeverity::ERROR,
+                    ide::Severity::Warning => DiagnosticSeverity::WARNING,
+                    ide::Severity::Information => DiagnosticSeverity::INFORMATION,
+                    ide::Severity::Hint => DiagnosticSeverity::HINT,
+                }),
+                code: Some(NumberOrString::String(d.code.to_owned())),
+                source: Some("wikilsp".to_owned()),
+                message: d.message,
+                ..Default::default()
+            })
+            .collect();
+        out.insert(uri.clone(), (doc.version, diags));
+    }
+    out
+}

@@ -1,0 +1,146 @@
+//! Indexing the workspace folders in the background with `$/progress`, and watching them for
+//! changes made outside the editor when the client cannot watch for us.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use notify::{RecursiveMode, Watcher as _};
+use tower_lsp_server::Client;
+use tower_lsp_server::ls_types::{MessageType, ProgressToken};
+
+use super::diagnostics::DiagnosticsWorker;
+use super::state::State;
+use crate::vault::{Vault, scan_folders};
+
+/// Scans every workspace folder on all cores, then installs the new index in one step.
+/// Requests keep being answered from the previous snapshot (with the open notes) meanwhile.
+pub fn start(client: Client, state: Arc<State>, diagnostics: DiagnosticsWorker, progress: bool) {
+    tokio::spawn(async move {
+        let roots = state.roots();
+        if roots.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let counters = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+        let token = ProgressToken::String("wikilsp/indexing".to_owned());
+        let ongoing = if progress && client.create_work_done_progress(token.clone()).await.is_ok() {
+            Some(
+                client
+                    .progress(token, "Indexing notes")
+                    .with_percentage(0)
+                    .with_message("listing notes")
+                    .begin()
+                    .await,
+            )
+        } else {
+            None
+        };
+        let scan = {
+            let counters = counters.clone();
+            let roots = roots.clone();
+            tokio::task::spawn_blocking(move || {
+                let (notes, errors) = scan_folders(&roots, &|done, total| {
+                    counters.0.store(done, Ordering::Relaxed);
+                    counters.1.store(total, Ordering::Relaxed);
+                });
+                (Vault::from_scan(roots, notes), errors)
+            })
+        };
+        tokio::pin!(scan);
+        let result = loop {
+            tokio::select! {
+                r = &mut scan => break r,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if let Some(p) = &ongoing {
+                        let done = counters.0.load(Ordering::Relaxed);
+                        let total = counters.1.load(Ordering::Relaxed).max(1);
+                        p.report_with_message(format!("{done}/{total} notes"), (done * 100 / total) as u32).await;
+                    }
+                }
+            }
+        };
+        let (vault, errors) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("indexing failed: {e}");
+                client.show_message(MessageType::ERROR, "wikilsp: indexing failed; see the server log").await;
+                return;
+            }
+        };
+        for e in &errors {
+            tracing::warn!("skipped {e}");
+        }
+        let count = vault.len();
+        if state.roots() != roots {
+            // The folders changed while we scanned; a newer indexing run is under way.
+            return;
+        }
+        state.install_vault(vault);
+        diagnostics.refresh();
+        let elapsed = started.elapsed();
+        let summary = format!("indexed {count} notes in {} ms", elapsed.as_millis());
+        tracing::info!("{summary} ({} files skipped)", errors.len());
+        client.log_message(MessageType::INFO, &summary).await;
+        if let Some(p) = ongoing {
+            p.finish_with_message(summary).await;
+        }
+    });
+}
+
+/// Our own watcher of the workspace folders (Neovim on Linux, for one, does not watch files
+/// for its servers). Bursts of events (a `git pull`) are applied in batches.
+pub struct Watcher {
+    _inner: notify::RecommendedWatcher,
+}
+
+impl Watcher {
+    pub fn start(roots: &[PathBuf], state: Arc<State>, diagnostics: DiagnosticsWorker) -> Option<Watcher> {
+        if roots.is_empty() {
+            return None;
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+        let handler = move |event: notify::Result<notify::Event>| match event {
+            Ok(event) => {
+                if matches!(event.kind, notify::EventKind::Access(_)) {
+                    return;
+                }
+                for path in event.paths {
+                    let _ = tx.send(path);
+                }
+            }
+            Err(e) => tracing::warn!("file watcher: {e}"),
+        };
+        let mut inner = match notify::recommended_watcher(handler) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!("cannot watch the workspace folders ({e}); changes made outside the editor will not be seen");
+                return None;
+            }
+        };
+        for root in roots {
+            if let Err(e) = inner.watch(root, RecursiveMode::Recursive) {
+                tracing::warn!(root = %root.display(), "cannot watch folder: {e}");
+            }
+        }
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                // Let a burst settle, then take it whole.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let mut paths = vec![first];
+                while let Ok(p) = rx.try_recv() {
+                    paths.push(p);
+                }
+                paths.sort();
+                paths.dedup();
+                let state = state.clone();
+                let changed = tokio::task::spawn_blocking(move || state.disk_changed(&paths)).await;
+                if changed.is_ok_and(|c| c.updated + c.removed > 0) {
+                    diagnostics.refresh();
+                }
+            }
+        });
+        Some(Watcher { _inner: inner })
+    }
+}

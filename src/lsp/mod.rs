@@ -1,0 +1,374 @@
+//! The protocol layer: tower-lsp glue, document sync, indexing with progress, file watching,
+//! and the translation of `ide` results into LSP types. Only this module knows LSP.
+
+pub mod convert;
+mod diagnostics;
+mod indexing;
+mod state;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer, LspService, Server};
+
+use crate::ide::{self, FilePosition};
+use convert::Encoding;
+use diagnostics::DiagnosticsWorker;
+use state::{Snapshot, State, uri_to_path};
+
+/// What the client told us it can do, as far as we care.
+#[derive(Debug, Clone, Copy, Default)]
+struct ClientCaps {
+    snippets: bool,
+    work_done_progress: bool,
+    dynamic_file_watching: bool,
+    markdown_hover: bool,
+}
+
+pub struct WikiLsp {
+    client: Client,
+    state: Arc<State>,
+    caps: Mutex<ClientCaps>,
+    diagnostics: DiagnosticsWorker,
+    /// Keeps our own file watcher alive when the client cannot watch for us.
+    watcher: Mutex<Option<indexing::Watcher>>,
+}
+
+/// Serves the protocol over the given streams until the client exits.
+pub async fn serve<I, O>(input: I, output: O)
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite,
+{
+    let (service, socket) = LspService::new(WikiLsp::new);
+    Server::new(input, output, socket).serve(service).await;
+}
+
+/// Serves over stdin/stdout on a new runtime (the `wikilsp` command).
+pub fn run_stdio() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("cannot start the async runtime");
+    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+}
+
+impl WikiLsp {
+    fn new(client: Client) -> WikiLsp {
+        let state = Arc::new(State::default());
+        WikiLsp {
+            diagnostics: DiagnosticsWorker::start(client.clone(), state.clone()),
+            client,
+            state,
+            caps: Mutex::new(ClientCaps::default()),
+            watcher: Mutex::new(None),
+        }
+    }
+
+    fn caps(&self) -> ClientCaps {
+        *self.caps.lock().unwrap()
+    }
+
+    /// Runs a read-only feature on the current snapshot, off the async threads. A panic inside
+    /// is logged and answered with an error; the server goes on.
+    async fn read<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Snapshot>) -> T + Send + 'static,
+    {
+        let snapshot = self.state.snapshot();
+        match tokio::task::spawn_blocking(move || f(snapshot)).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                tracing::error!("{what} failed: {e}");
+                Err(Error {
+                    code: ErrorCode::InternalError,
+                    message: format!("wikilsp: {what} failed with an internal error (see the server log)").into(),
+                    data: None,
+                })
+            }
+        }
+    }
+}
+
+fn position_in(snapshot: &Snapshot, doc: &TextDocumentIdentifier, pos: Position) -> Option<(FilePosition, state::FileView)> {
+    let view = snapshot.file(&doc.uri)?;
+    let offset = view.lines.offset(&view.text, pos, snapshot.encoding);
+    Some((FilePosition { note: view.id, offset }, view))
+}
+
+impl LanguageServer for WikiLsp {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let caps = &params.capabilities;
+        let encoding = Encoding::negotiate(
+            caps.general.as_ref().and_then(|g| g.position_encodings.as_deref()),
+        );
+        self.state.set_encoding(encoding);
+        let td = caps.text_document.as_ref();
+        *self.caps.lock().unwrap() = ClientCaps {
+            snippets: td
+                .and_then(|t| t.completion.as_ref())
+                .and_then(|c| c.completion_item.as_ref())
+                .and_then(|i| i.snippet_support)
+                .unwrap_or(false),
+            work_done_progress: caps.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false),
+            dynamic_file_watching: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.did_change_watched_files.as_ref())
+                .and_then(|d| d.dynamic_registration)
+                .unwrap_or(false),
+            markdown_hover: td
+                .and_then(|t| t.hover.as_ref())
+                .and_then(|h| h.content_format.as_ref())
+                .is_none_or(|f| f.is_empty() || f.contains(&MarkupKind::Markdown)),
+        };
+
+        let mut roots: Vec<PathBuf> = params
+            .workspace_folders
+            .iter()
+            .flatten()
+            .filter_map(|f| uri_to_path(&f.uri))
+            .collect();
+        #[allow(deprecated)]
+        if roots.is_empty()
+            && let Some(p) = params.root_uri.as_ref().and_then(uri_to_path) {
+                roots.push(p);
+            }
+        tracing::info!(?roots, ?encoding, "initialize");
+        self.state.set_roots(roots);
+
+        Ok(InitializeResult {
+            server_info: Some(ServerInfo {
+                name: "wikilsp".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            capabilities: ServerCapabilities {
+                position_encoding: Some(encoding.kind()),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
+                    open_close: Some(true),
+                    change: Some(TextDocumentSyncKind::INCREMENTAL),
+                    ..Default::default()
+                })),
+                definition_provider: Some(OneOf::Left(true)),
+                hover_provider: Some(HoverProviderCapability::Simple(true)),
+                completion_provider: Some(CompletionOptions {
+                    trigger_characters: Some(vec!["[".into(), "#".into(), "|".into()]),
+                    resolve_provider: Some(true),
+                    ..Default::default()
+                }),
+                workspace: Some(WorkspaceServerCapabilities {
+                    workspace_folders: Some(WorkspaceFoldersServerCapabilities {
+                        supported: Some(true),
+                        change_notifications: Some(OneOf::Left(true)),
+                    }),
+                    file_operations: None,
+                }),
+                ..Default::default()
+            },
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let caps = self.caps();
+        if caps.dynamic_file_watching {
+            let watchers = ["**/*.md", "**/*.markdown"]
+                .into_iter()
+                .map(|g| FileSystemWatcher { glob_pattern: GlobPattern::String(g.into()), kind: None })
+                .chain(std::iter::once(FileSystemWatcher {
+                    // A deleted folder takes its notes with it.
+                    glob_pattern: GlobPattern::String("**/*".into()),
+                    kind: Some(WatchKind::Delete),
+                }))
+                .collect();
+            let registration = Registration {
+                id: "wikilsp-watch".into(),
+                method: "workspace/didChangeWatchedFiles".into(),
+                register_options: Some(json!(DidChangeWatchedFilesRegistrationOptions { watchers })),
+            };
+            if let Err(e) = self.client.register_capability(vec![registration]).await {
+                tracing::warn!("the client refused to watch files ({e}); watching them myself");
+                self.start_own_watcher();
+            }
+        } else {
+            self.start_own_watcher();
+        }
+        self.start_indexing();
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        self.watcher.lock().unwrap().take();
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let doc = params.text_document;
+        if self.state.open(doc.uri.clone(), doc.version, doc.text) {
+            self.diagnostics.refresh();
+        } else {
+            tracing::info!(uri = doc.uri.as_str(), "not a file on disk; ignored");
+        }
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        // Applied before the first await, so edits apply in the order they arrived.
+        let doc = params.text_document;
+        if self.state.change(&doc.uri, doc.version, params.content_changes) {
+            self.diagnostics.refresh();
+        } else {
+            tracing::warn!(uri = doc.uri.as_str(), "change for a document that is not open; ignored");
+        }
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        self.state.close(&params.text_document.uri);
+        self.diagnostics.refresh();
+    }
+
+    async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
+        let paths: Vec<PathBuf> = params.changes.iter().filter_map(|c| uri_to_path(&c.uri)).collect();
+        let state = self.state.clone();
+        let changes = tokio::task::spawn_blocking(move || state.disk_changed(&paths)).await;
+        if let Ok(c) = changes
+            && c.updated + c.removed > 0 {
+                self.diagnostics.refresh();
+            }
+    }
+
+    async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
+        let mut roots = self.state.roots();
+        let removed: Vec<PathBuf> = params.event.removed.iter().filter_map(|f| uri_to_path(&f.uri)).collect();
+        roots.retain(|r| !removed.contains(r));
+        for f in &params.event.added {
+            if let Some(p) = uri_to_path(&f.uri)
+                && !roots.contains(&p) {
+                    roots.push(p);
+                }
+        }
+        self.state.set_roots(roots);
+        if self.watcher.lock().unwrap().is_some() {
+            self.start_own_watcher();
+        }
+        self.start_indexing();
+    }
+
+    async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
+        let p = params.text_document_position_params;
+        self.read("definition", move |snap| {
+            let (pos, _) = position_in(&snap, &p.text_document, p.position)?;
+            let locations: Vec<Location> = ide::definition(&snap.vault, pos)
+                .into_iter()
+                .filter_map(|t| snap.location(t))
+                .collect();
+            match locations.len() {
+                0 => None,
+                1 => Some(GotoDefinitionResponse::Scalar(locations.into_iter().next()?)),
+                _ => Some(GotoDefinitionResponse::Array(locations)),
+            }
+        })
+        .await
+    }
+
+    async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
+        let p = params.text_document_position_params;
+        let markdown = self.caps().markdown_hover;
+        self.read("hover", move |snap| {
+            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+            let h = ide::hover(&snap.vault, pos)?;
+            Some(Hover {
+                contents: HoverContents::Markup(MarkupContent {
+                    kind: if markdown { MarkupKind::Markdown } else { MarkupKind::PlainText },
+                    value: h.contents,
+                }),
+                range: Some(view.lines.range(&view.text, h.range, snap.encoding)),
+            })
+        })
+        .await
+    }
+
+    async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
+        let p = params.text_document_position;
+        let ctx = ide::CompletionContext { snippets: self.caps().snippets, limit: 200 };
+        self.read("completion", move |snap| {
+            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+            let list = ide::completion(&snap.vault, pos, ctx)?;
+            let items = list
+                .items
+                .into_iter()
+                .enumerate()
+                .map(|(rank, item)| {
+                    let range = view.lines.range(&view.text, item.edit_range, snap.encoding);
+                    CompletionItem {
+                        kind: Some(match item.kind {
+                            ide::CompletionItemKind::Note => CompletionItemKind::FILE,
+                            ide::CompletionItemKind::MissingTarget => CompletionItemKind::REFERENCE,
+                            ide::CompletionItemKind::Heading => CompletionItemKind::MODULE,
+                            ide::CompletionItemKind::Display => CompletionItemKind::TEXT,
+                        }),
+                        detail: Some(item.detail.clone()),
+                        label_details: Some(CompletionItemLabelDetails {
+                            detail: None,
+                            description: Some(item.detail),
+                        }),
+                        label: item.label,
+                        sort_text: Some(format!("{rank:04}")),
+                        filter_text: Some(item.filter_text),
+                        insert_text_format: Some(if item.is_snippet {
+                            InsertTextFormat::SNIPPET
+                        } else {
+                            InsertTextFormat::PLAIN_TEXT
+                        }),
+                        text_edit: Some(CompletionTextEdit::Edit(TextEdit { range, new_text: item.insert_text })),
+                        data: item.note_path.map(|p| json!({ "path": p })),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            Some(CompletionResponse::List(CompletionList { is_incomplete: list.incomplete, items }))
+        })
+        .await
+    }
+
+    async fn completion_resolve(&self, mut item: CompletionItem) -> Result<CompletionItem> {
+        let path = item
+            .data
+            .as_ref()
+            .and_then(|d| d.get("path"))
+            .and_then(|p| p.as_str())
+            .map(PathBuf::from);
+        let Some(path) = path else { return Ok(item) };
+        let heading = (item.kind == Some(CompletionItemKind::MODULE)).then(|| item.label.clone());
+        let preview = self
+            .read("completion resolve", move |snap| {
+                let id = snap.vault.note_by_path(&path)?;
+                ide::note_preview(&snap.vault, id, heading.as_deref())
+            })
+            .await?;
+        if let Some(value) = preview {
+            item.documentation = Some(Documentation::MarkupContent(MarkupContent { kind: MarkupKind::Markdown, value }));
+        }
+        Ok(item)
+    }
+}
+
+impl WikiLsp {
+    fn start_own_watcher(&self) {
+        let roots = self.state.roots();
+        let watcher = indexing::Watcher::start(&roots, self.state.clone(), self.diagnostics.clone());
+        *self.watcher.lock().unwrap() = watcher;
+    }
+
+    fn start_indexing(&self) {
+        indexing::start(
+            self.client.clone(),
+            self.state.clone(),
+            self.diagnostics.clone(),
+            self.caps().work_done_progress,
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! The server's state: the one writer (the vault and the open documents, behind a short lock)
+//! and the snapshots it publishes, which readers use without waiting.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use ropey::Rope;
+use tower_lsp_server::ls_types::{
+    Location, TextDocumentContentChangeEvent, Uri,
+};
+
+use super::convert::{Encoding, LineIndex, rope_char};
+use crate::ide::NoteRange;
+use crate::syntax;
+use crate::vault::{NoteId, Vault, is_hidden_below, is_note_path, read_note_file};
+
+/// An open document as the editor has it.
+struct Document {
+    rope: Rope,
+    /// The text and line index of the rope's current content, made once per change.
+    view: DocView,
+}
+
+/// What readers see of an open document.
+#[derive(Debug, Clone)]
+pub struct DocView {
+    pub path: PathBuf,
+    pub version: i32,
+    pub text: Arc<str>,
+    pub lines: Arc<LineIndex>,
+}
+
+/// A consistent view of the vault and the open documents at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub vault: Arc<Vault>,
+    pub docs: Arc<HashMap<Uri, DocView>>,
+    pub encoding: Encoding,
+}
+
+/// A note's text with its line index, for converting positions.
+pub struct FileView {
+    pub id: NoteId,
+    pub text: Arc<str>,
+    pub lines: Arc<LineIndex>,
+}
+
+impl Snapshot {
+    /// The note behind `uri`, with the text its positions refer to: the editor's for an open
+    /// document, else the file on disk. `None` for URIs that name no note of the vault.
+    pub fn file(&self, uri: &Uri) -> Option<FileView> {
+        if let Some(doc) = self.docs.get(uri) {
+            let id = self.vault.note_by_path(&doc.path)?;
+            return Some(FileView { id, text: doc.text.clone(), lines: doc.lines.clone() });
+        }
+        let path = uri_to_path(uri)?;
+        let id = self.vault.note_by_path(&path)?;
+        self.view_of(id)
+    }
+
+    fn view_of(&self, id: NoteId) -> Option<FileView> {
+        let note = self.vault.note(id)?;
+        if let Some(doc) = self.docs.values().find(|d| d.path == note.path) {
+            return Some(FileView { id, text: doc.text.clone(), lines: doc.lines.clone() });
+        }
+        let text = self.vault.text(id)?;
+        let lines = Arc::new(LineIndex::new(&text));
+        Some(FileView { id, text, lines })
+    }
+
+    pub fn location(&self, target: NoteRange) -> Option<Location> {
+        let note = self.vault.note(target.note)?;
+        let uri = path_to_uri(&note.path)?;
+        let range = if target.range == syntax::TextRange::default() {
+            Default::default()
+        } else {
+            let view = self.view_of(target.note)?;
+            view.lines.range(&view.text, target.range, self.encoding)
+        };
+        Some(Location { uri, range })
+    }
+}
+
+pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
+    if uri.scheme().as_str() != "file" {
+        return None;
+    }
+    uri.to_file_path().map(|p| p.into_owned())
+}
+
+pub fn path_to_uri(path: &Path) -> Option<Uri> {
+    Uri::from_file_path(path)
+}
+
+struct Writer {
+    vault: Vault,
+    docs: HashMap<Uri, Document>,
+}
+
+/// The writer and its published snapshot.
+pub struct State {
+    writer: Mutex<Writer>,
+    snapshot: ArcSwap<Snapshot>,
+    encoding: Mutex<Encoding>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            writer: Mutex::new(Writer { vault: Vault::default(), docs: HashMap::new() }),
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            encoding: Mutex::new(Encoding::default()),
+        }
+    }
+}
+
+/// What a disk change did.
+#[derive(Debug, Default)]
+pub struct DiskChanges {
+    pub updated: usize,
+    pub removed: usize,
+}
+
+impl State {
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
+    }
+
+    pub fn set_encoding(&self, enc: Encoding) {
+        *self.encoding.lock().unwrap() = enc;
+    }
+
+    pub fn set_roots(&self, roots: Vec<PathBuf>) {
+        let mut w = self.writer.lock().unwrap();
+        w.vault = Vault::new(roots);
+        reapply_open_documents(&mut w);
+        self.publish(&w);
+    }
+
+    pub fn roots(&self) -> Vec<PathBuf> {
+        self.snapshot().vault.roots().to_vec()
+    }
+
+    fn publish(&self, w: &Writer) {
+        let docs = w.docs.iter().map(|(uri, d)| (uri.clone(), d.view.clone())).collect();
+        self.snapshot.store(Arc::new(Snapshot {
+            vault: Arc::new(w.vault.clone()),
+            docs: Arc::new(docs),
+            encoding: *self.encoding.lock().unwrap(),
+        }));
+    }
+
+    /// Replaces the whole vault (after indexing), keeping the open documents' text on top.
+    pub fn install_vault(&self, vault: Vault) {
+        let mut w = self.writer.lock().unwrap();
+        w.vault = vault;
+        reapply_open_documents(&mut w);
+        self.publish(&w);
+    }
+
+    pub fn open(&self, uri: Uri, version: i32, text: String) -> bool {
+        let Some(path) = uri_to_path(&uri) else { return false };
+        let mut w = self.writer.lock().unwrap();
+        let rope = Rope::from_str(&text);
+        let text: Arc<str> = Arc::from(text);
+        w.vault.update(&path, syntax::parse_note(&text), Some(text.clone()));
+        let lines = Arc::new(LineIndex::new(&text));
+        w.docs.insert(uri, Document { rope, view: DocView { path, version, text, lines } });
+        self.publish(&w);
+        true
+    }
+
+    /// Applies the editor's changes to an open document. Returns false (and changes nothing)
+    /// for a document that is not open.
+    pub fn change(&self, uri: &Uri, version: i32, changes: Vec<TextDocumentContentChangeEvent>) -> bool {
+        let enc = *self.encoding.lock().unwrap();
+        let mut w = self.writer.lock().unwrap();
+        let Some(doc) = w.docs.get_mut(uri) else { return false };
+        if version <= doc.view.version {
+            tracing::warn!(uri = uri.as_str(), old = doc.view.version, new = version, "document version went backwards; applying the change anyway");
+        }
+        for change in changes {
+            match change.range {
+                None => doc.rope = Rope::from_str(&change.text),
+                Some(range) => {
+                    let start = rope_char(&doc.rope, range.start, enc);
+                    let end = rope_char(&doc.rope, range.end, enc).max(start);
+                    doc.rope.remove(start..end);
+                    doc.rope.insert(start, &change.text);
+                }
+            }
+        }
+        let text: Arc<str> = Arc::from(doc.rope.to_string());
+        doc.view.version = version;
+        doc.view.text = text.clone();
+        doc.view.lines = Arc::new(LineIndex::new(&text));
+        let path = doc.view.path.clone();
+        w.vault.update(&path, syntax::parse_note(&text), Some(text));
+        self.publish(&w);
+        true
+    }
+
+    /// The editor closed a document: the disk wins again (or the note goes, if it was never
+    /// saved).
+    pub fn close(&self, uri: &Uri) {
+        let mut w = self.writer.lock().unwrap();
+        let Some(doc) = w.docs.remove(uri) else { return };
+        let path = &doc.view.path;
+        match read_note_file(path) {
+            Ok(text) => {
+                w.vault.update(path, syntax::parse_note(&text), None);
+            }
+            Err(_) => {
+                w.vault.remove(path);
+            }
+        }
+        self.publish(&w);
+    }
+
+    /// Files changed, created or deleted outside the editor. Open documents are left alone:
+    /// the editor's text wins until they close.
+    pub fn disk_changed(&self, paths: &[PathBuf]) -> DiskChanges {
+        let roots = self.roots();
+        let under_root = |p: &Path| {
+            roots.iter().any(|r| p.starts_with(r) && !is_hidden_below(r, p))
+        };
+        // Read and parse outside the lock.
+        let mut reads = Vec::new();
+        for path in paths {
+            if !under_root(path) {
+                continue;
+            }
+            if path.is_dir() {
+                continue;
+            }
+            if is_note_path(path) && path.is_file() {
+                match read_note_file(path) {
+                    Ok(text) => reads.push((path.clone(), Some(syntax::parse_note(&text)))),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), "cannot read note: {e}");
+                        reads.push((path.clone(), None));
+                    }
+                }
+            } else {
+                reads.push((path.clone(), None));
+            }
+        }
+        let mut out = DiskChanges::default();
+        let mut w = self.writer.lock().unwrap();
+        for (path, parsed) in reads {
+            if w.docs.values().any(|d| d.view.path == path) {
+                continue;
+            }
+            match parsed {
+                Some(parsed) => {
+                    w.vault.update(&path, parsed, None);
+                    out.updated += 1;
+                }
+                None => {
+                    out.removed += w.vault.remove(&path).is_some() as usize;
+                    out.removed += w.vault.remove_under(&path).len();
+                }
+            }
+        }
+        if out.updated + out.removed > 0 {
+            self.publish(&w);
+        }
+        out
+    }
+}
+
+fn reapply_open_documents(w: &mut Writer) {
+    let Writer { vault, docs } = w;
+    for doc in docs.values() {
+        let text = doc.view.text.clone();
+        vault.update(&doc.view.path, syntax::parse_note(&text), Some(text));
+    }
+}

@@ -1,0 +1,454 @@
+//! The index of every note of a workspace: which notes exist, how a link resolves, which notes
+//! link where. A [`Vault`] is a value: cloning it is O(1) (persistent maps), so the one writer
+//! edits its own copy and publishes snapshots that readers use without ever waiting.
+
+mod resolve;
+mod scan;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use imbl::HashMap as PMap;
+
+use crate::syntax::{self, ParsedNote};
+
+pub use resolve::Resolution;
+pub use scan::{ScanError, ScannedNote, is_hidden_below, is_note_path, read_note_file, scan_folder, scan_folders};
+
+/// A note's handle inside one vault (stable while the note exists).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NoteId(pub u32);
+
+/// One note as the index knows it: where it is, its names, and its parsed structure. The text
+/// of a closed note is not kept (a preview reads the file when asked).
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub path: PathBuf,
+    /// The workspace folder it lies under; `None` for a note opened from outside every folder,
+    /// which can link out but is never a link target.
+    pub root: Option<usize>,
+    /// Path relative to its workspace folder, `/`-separated, with extension.
+    pub rel_path: String,
+    pub stem: String,
+    pub title: String,
+    pub parsed: Arc<ParsedNote>,
+    /// The editor's text while the note is open (it wins over the disk).
+    pub open_text: Option<Arc<str>>,
+}
+
+impl Note {
+    /// Builds a note from its path and parsed text. `roots` are the workspace folders.
+    pub fn new(path: PathBuf, roots: &[PathBuf], parsed: ParsedNote) -> Note {
+        let root = roots.iter().position(|r| path.starts_with(r));
+        let rel = match root {
+            Some(i) => path.strip_prefix(&roots[i]).unwrap_or(&path),
+            None => path.file_name().map(Path::new).unwrap_or(&path),
+        };
+        let rel_path = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let title = parsed.title().map(str::to_owned).unwrap_or_else(|| stem.clone());
+        Note {
+            path,
+            root,
+            rel_path,
+            stem,
+            title,
+            parsed: Arc::new(parsed),
+            open_text: None,
+        }
+    }
+
+    /// `rel_path` without its extension, lower-cased: what a `folder/topic` link is matched to.
+    pub fn rel_key(&self) -> String {
+        let without_ext = match self.rel_path.rfind('.') {
+            Some(dot) if !self.rel_path[dot..].contains('/') => &self.rel_path[..dot],
+            _ => &self.rel_path,
+        };
+        without_ext.to_lowercase()
+    }
+
+    /// The names a link may use for this note, besides its path: file stem, title, aliases.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.stem.as_str())
+            .chain(std::iter::once(self.title.as_str()))
+            .chain(self.parsed.aliases().iter().map(String::as_str))
+    }
+
+    pub fn folder(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+}
+
+/// The links of the vault that share one loose key, grouped for backlinks and for the
+/// completion of targets that have no note yet.
+#[derive(Debug, Clone, Default)]
+pub struct KeyLinks {
+    /// Notes whose links use this key, with how many links each.
+    pub sources: Vec<(NoteId, u32)>,
+    /// The target texts written for this key, with how many links use each.
+    pub spellings: Vec<(Box<str>, u32)>,
+}
+
+impl KeyLinks {
+    pub fn total(&self) -> u32 {
+        self.sources.iter().map(|s| s.1).sum()
+    }
+
+    /// The spelling most links use (first written wins a tie).
+    pub fn main_spelling(&self) -> &str {
+        let mut best: Option<&(Box<str>, u32)> = None;
+        for s in &self.spellings {
+            if best.is_none_or(|b| s.1 > b.1) {
+                best = Some(s);
+            }
+        }
+        best.map(|b| &*b.0).unwrap_or("")
+    }
+}
+
+type Ids = Arc<[NoteId]>;
+
+/// The index of all notes of a workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Vault {
+    roots: Arc<[PathBuf]>,
+    notes: imbl::Vector<Option<Arc<Note>>>,
+    by_path: PMap<PathBuf, NoteId>,
+    by_rel: PMap<String, Ids>,
+    by_stem: PMap<String, Ids>,
+    by_stem_lower: PMap<String, Ids>,
+    by_slug: PMap<String, Ids>,
+    by_loose: PMap<String, Ids>,
+    links_by_key: PMap<String, Arc<KeyLinks>>,
+    /// Counts every change, so a reader can tell whether its results are stale.
+    generation: u64,
+    note_count: usize,
+}
+
+/// The key under which a link target's backlinks are grouped: the loose key of its last path
+/// segment (a `folder/topic` target and a `topic` target both land on `topic`).
+pub fn link_key(target: &str) -> String {
+    syntax::loose_key(last_segment(target))
+}
+
+fn last_segment(target: &str) -> &str {
+    target.rsplit('/').next().unwrap_or(target)
+}
+
+impl Vault {
+    pub fn new(roots: Vec<PathBuf>) -> Vault {
+        Vault {
+            roots: roots.into(),
+            ..Vault::default()
+        }
+    }
+
+    pub fn roots(&self) -> &[PathBuf] {
+        &self.roots
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// How many notes the vault holds (open notes from outside the folders included).
+    pub fn len(&self) -> usize {
+        self.note_count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.note_count == 0
+    }
+
+    pub fn note(&self, id: NoteId) -> Option<&Arc<Note>> {
+        self.notes.get(id.0 as usize).and_then(Option::as_ref)
+    }
+
+    pub fn note_by_path(&self, path: &Path) -> Option<NoteId> {
+        self.by_path.get(path).copied()
+    }
+
+    pub fn notes(&self) -> impl Iterator<Item = (NoteId, &Arc<Note>)> {
+        self.notes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.as_ref().map(|n| (NoteId(i as u32), n)))
+    }
+
+    /// Every loose key that links use, with those links.
+    pub fn link_keys(&self) -> impl Iterator<Item = (&String, &Arc<KeyLinks>)> {
+        self.links_by_key.iter()
+    }
+
+    pub fn links_with_key(&self, key: &str) -> Option<&Arc<KeyLinks>> {
+        self.links_by_key.get(key)
+    }
+
+    /// Whether any note answers to this loose key (if none does, a link with it is broken).
+    pub fn has_loose_key(&self, key: &str) -> bool {
+        self.by_loose.get(key).is_some_and(|ids| !ids.is_empty())
+    }
+
+    /// How many links in the vault use one of the note's names (a ranking signal, not an exact
+    /// backlink count: a link may use the name and still resolve elsewhere).
+    pub fn link_count(&self, note: &Note) -> u32 {
+        let mut keys: Vec<String> = note.names().map(syntax::loose_key).collect();
+        keys.sort();
+        keys.dedup();
+        keys.iter()
+            .filter_map(|k| self.links_by_key.get(k))
+            .map(|k| k.total())
+            .sum()
+    }
+
+    /// The text of a note: the editor's while it is open, else read from disk.
+    pub fn text(&self, id: NoteId) -> Option<Arc<str>> {
+        let note = self.note(id)?;
+        if let Some(t) = &note.open_text {
+            return Some(t.clone());
+        }
+        read_note_file(&note.path).ok().map(Arc::from)
+    }
+
+    /// Builds the index of many scanned notes at once, aggregating in plain maps first (one
+    /// insertion per key into the persistent maps, rather than one per link).
+    pub fn from_scan(roots: Vec<PathBuf>, scanned: Vec<ScannedNote>) -> Vault {
+        let mut vault = Vault::new(roots);
+        let notes: Vec<Note> = scanned
+            .into_iter()
+            .map(|s| Note::new(s.path, &vault.roots, s.parsed))
+            .collect();
+        let mut keys: [HashMap<String, Vec<NoteId>>; 5] = Default::default();
+        let mut links: HashMap<String, KeyLinks> = HashMap::new();
+        let mut by_path = Vec::with_capacity(notes.len());
+        for (i, note) in notes.iter().enumerate() {
+            let id = NoteId(i as u32);
+            by_path.push((note.path.clone(), id));
+            for (map, key) in keys.iter_mut().zip(0..) {
+                for k in note_keys(note, key) {
+                    map.entry(k).or_default().push(id);
+                }
+            }
+            for (key, target, count) in link_groups(&note.parsed) {
+                let entry = links.entry(key).or_default();
+                add_source(&mut entry.sources, id, count);
+                add_spelling(&mut entry.spellings, target, count);
+            }
+        }
+        let to_pmap = |m: HashMap<String, Vec<NoteId>>| -> PMap<String, Ids> {
+            m.into_iter().map(|(k, v)| (k, Ids::from(v))).collect()
+        };
+        let [rel, stem, stem_lower, slug, loose] = keys;
+        vault.by_rel = to_pmap(rel);
+        vault.by_stem = to_pmap(stem);
+        vault.by_stem_lower = to_pmap(stem_lower);
+        vault.by_slug = to_pmap(slug);
+        vault.by_loose = to_pmap(loose);
+        vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        vault.by_path = by_path.into_iter().collect();
+        vault.note_count = notes.len();
+        vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
+        vault.generation = 1;
+        vault
+    }
+
+    /// Adds a note or replaces the one at the same path. Costs time in proportion to this note.
+    pub fn upsert(&mut self, mut note: Note) -> NoteId {
+        self.generation += 1;
+        let existing = self.by_path.get(&note.path).copied();
+        if let Some(id) = existing {
+            if let Some(old) = self.note(id).cloned() {
+                if note.open_text.is_none() && old.open_text.is_some() {
+                    // Only the editor decides when an open note stops being open.
+                    note.open_text = old.open_text.clone();
+                }
+                self.unindex(id, &old);
+            }
+            self.index(id, &note);
+            self.notes.set(id.0 as usize, Some(Arc::new(note)));
+            id
+        } else {
+            let id = NoteId(self.notes.len() as u32);
+            self.index(id, &note);
+            self.by_path.insert(note.path.clone(), id);
+            self.notes.push_back(Some(Arc::new(note)));
+            self.note_count += 1;
+            id
+        }
+    }
+
+    /// Replaces a note's parsed form and its open text (`None` when it closes and the disk wins
+    /// again).
+    pub fn update(&mut self, path: &Path, parsed: ParsedNote, open_text: Option<Arc<str>>) -> NoteId {
+        let mut note = Note::new(path.to_path_buf(), &self.roots, parsed);
+        let keep_open = open_text.is_some();
+        note.open_text = open_text;
+        if !keep_open {
+            // An explicit close: clear the open text even though `upsert` would keep it.
+            if let Some(id) = self.by_path.get(path).copied()
+                && let Some(old) = self.note(id).cloned() {
+                    self.generation += 1;
+                    self.unindex(id, &old);
+                    self.index(id, &note);
+                    self.notes.set(id.0 as usize, Some(Arc::new(note)));
+                    return id;
+                }
+        }
+        self.upsert(note)
+    }
+
+    /// Removes the note at `path`, if any.
+    pub fn remove(&mut self, path: &Path) -> Option<NoteId> {
+        let id = self.by_path.remove(path)?;
+        if let Some(old) = self.note(id).cloned() {
+            self.unindex(id, &old);
+        }
+        self.notes.set(id.0 as usize, None);
+        self.note_count -= 1;
+        self.generation += 1;
+        Some(id)
+    }
+
+    /// Removes every note under `folder` (a deleted folder).
+    pub fn remove_under(&mut self, folder: &Path) -> Vec<NoteId> {
+        let paths: Vec<PathBuf> = self
+            .by_path
+            .keys()
+            .filter(|p| p.starts_with(folder))
+            .cloned()
+            .collect();
+        paths.iter().filter_map(|p| self.remove(p)).collect()
+    }
+
+    fn index(&mut self, id: NoteId, note: &Note) {
+        for kind in 0..5 {
+            for key in note_keys(note, kind) {
+                let map = self.key_map(kind);
+                let mut ids: Vec<NoteId> = map.get(&key).map(|v| v.to_vec()).unwrap_or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+                map.insert(key, ids.into());
+            }
+        }
+        for (key, target, count) in link_groups(&note.parsed) {
+            let entry = self.links_by_key.entry(key).or_default();
+            let links = Arc::make_mut(entry);
+            add_source(&mut links.sources, id, count);
+            add_spelling(&mut links.spellings, target, count);
+        }
+    }
+
+    fn unindex(&mut self, id: NoteId, note: &Note) {
+        for kind in 0..5 {
+            for key in note_keys(note, kind) {
+                let map = self.key_map(kind);
+                if let Some(ids) = map.get(&key) {
+                    let left: Vec<NoteId> = ids.iter().copied().filter(|i| *i != id).collect();
+                    if left.is_empty() {
+                        map.remove(&key);
+                    } else {
+                        map.insert(key, left.into());
+                    }
+                }
+            }
+        }
+        for (key, target, count) in link_groups(&note.parsed) {
+            let Some(entry) = self.links_by_key.get_mut(&key) else {
+                continue;
+            };
+            let links = Arc::make_mut(entry);
+            links.sources.retain(|s| s.0 != id);
+            if let Some(pos) = links.spellings.iter().position(|s| *s.0 == *target) {
+                links.spellings[pos].1 = links.spellings[pos].1.saturating_sub(count);
+                if links.spellings[pos].1 == 0 {
+                    links.spellings.remove(pos);
+                }
+            }
+            if links.sources.is_empty() {
+                self.links_by_key.remove(&key);
+            }
+        }
+    }
+
+    fn key_map(&mut self, kind: usize) -> &mut PMap<String, Ids> {
+        match kind {
+            0 => &mut self.by_rel,
+            1 => &mut self.by_stem,
+            2 => &mut self.by_stem_lower,
+            3 => &mut self.by_slug,
+            _ => &mut self.by_loose,
+        }
+    }
+
+    fn lookup(&self, kind: usize, key: &str) -> &[NoteId] {
+        let map = match kind {
+            0 => &self.by_rel,
+            1 => &self.by_stem,
+            2 => &self.by_stem_lower,
+            3 => &self.by_slug,
+            _ => &self.by_loose,
+        };
+        map.get(key).map(|v| &v[..]).unwrap_or(&[])
+    }
+}
+
+/// The keys of one kind under which a note is found: 0 path, 1 stem, 2 lower stem, 3 slugs,
+/// 4 loose keys. Notes from outside the workspace folders are found under none.
+fn note_keys(note: &Note, kind: usize) -> Vec<String> {
+    if note.root.is_none() {
+        return Vec::new();
+    }
+    let mut keys: Vec<String> = match kind {
+        0 => vec![note.rel_key()],
+        1 => vec![note.stem.clone()],
+        2 => vec![note.stem.to_lowercase()],
+        3 => note.names().map(syntax::slug).collect(),
+        _ => note.names().map(syntax::loose_key).collect(),
+    };
+    keys.retain(|k| !k.is_empty());
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// A note's links grouped by key and spelling: (key, target as written, count).
+fn link_groups(parsed: &ParsedNote) -> Vec<(String, Box<str>, u32)> {
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    for link in &parsed.links {
+        if !link.target.is_empty() {
+            *counts.entry(link.target.as_str()).or_default() += 1;
+        }
+    }
+    let mut groups: Vec<(String, Box<str>, u32)> = counts
+        .into_iter()
+        .map(|(target, count)| (link_key(target), Box::from(target), count))
+        .filter(|g| !g.0.is_empty())
+        .collect();
+    // A stable order keeps the index the same whatever the hash seed.
+    groups.sort();
+    groups
+}
+
+/// Records `count` links from `id`; a note's spellings of one key arrive one after another.
+fn add_source(sources: &mut Vec<(NoteId, u32)>, id: NoteId, count: u32) {
+    match sources.last_mut() {
+        Some(last) if last.0 == id => last.1 += count,
+        _ => sources.push((id, count)),
+    }
+}
+
+fn add_spelling(spellings: &mut Vec<(Box<str>, u32)>, target: Box<str>, count: u32) {
+    match spellings.iter_mut().find(|s| s.0 == target) {
+        Some(s) => s.1 += count,
+        None => spellings.push((target, count)),
+    }
+}

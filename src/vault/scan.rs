@@ -1,0 +1,150 @@
+//! Finding and reading the notes of a workspace folder: a parallel walk that skips hidden and
+//! git-ignored folders, then reading and parsing on all cores. Bad files are reported, never
+//! fatal.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use crate::syntax::{self, ParsedNote};
+
+/// A note read from disk and parsed.
+#[derive(Debug)]
+pub struct ScannedNote {
+    pub path: PathBuf,
+    pub parsed: ParsedNote,
+}
+
+/// A file or folder that could not be read as a note, and why.
+#[derive(Debug, Clone)]
+pub struct ScanError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Whether a path names a note: it ends in `.md` or `.markdown`, in any case.
+pub fn is_note_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+}
+
+/// Whether a path lies in a hidden folder (or is a hidden file) below `root`.
+pub fn is_hidden_below(root: &Path, path: &Path) -> bool {
+    path.strip_prefix(root).is_ok_and(|rel| {
+        rel.components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+    })
+}
+
+/// Reads a note file as text. Invalid UTF-8 is replaced (the note stays usable); a file that
+/// looks binary (a NUL byte near its start) is refused.
+pub fn read_note_file(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return Err("looks like a binary file (it holds NUL bytes); skipped".to_owned());
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => Ok(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+/// Lists the note files under `root`, skipping hidden folders and what `.gitignore` ignores.
+pub fn list_notes(root: &Path, errors: &Mutex<Vec<ScanError>>) -> Vec<PathBuf> {
+    let found = Mutex::new(Vec::new());
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .follow_links(true)
+        .build_parallel();
+    walker.run(|| {
+        let found = &found;
+        Box::new(move |entry| {
+            match entry {
+                Ok(entry) => {
+                    let is_file = entry.file_type().is_some_and(|t| t.is_file());
+                    if is_file && is_note_path(entry.path()) && !is_hidden_below(root, entry.path())
+                    {
+                        found.lock().unwrap().push(entry.into_path());
+                    }
+                }
+                Err(err) => {
+                    let path = error_path(&err).unwrap_or_else(|| root.to_path_buf());
+                    errors.lock().unwrap().push(ScanError {
+                        path,
+                        message: err.to_string(),
+                    });
+                }
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut found = found.into_inner().unwrap();
+    found.sort();
+    found
+}
+
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+/// Reads and parses every note under `root` on all cores. `progress(done, total)` is called
+/// from worker threads as files complete.
+pub fn scan_folder(
+    root: &Path,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> (Vec<ScannedNote>, Vec<ScanError>) {
+    scan_folders(&[root.to_path_buf()], progress)
+}
+
+/// Reads and parses every note under each of `roots` (a folder inside another is read once).
+pub fn scan_folders(
+    roots: &[PathBuf],
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> (Vec<ScannedNote>, Vec<ScanError>) {
+    let errors = Mutex::new(Vec::new());
+    let mut paths: Vec<PathBuf> = roots.iter().flat_map(|r| list_notes(r, &errors)).collect();
+    paths.sort();
+    paths.dedup();
+    let total = paths.len();
+    let done = AtomicUsize::new(0);
+    let notes: Vec<ScannedNote> = paths
+        .into_par_iter()
+        .filter_map(|path| {
+            let result = read_note_file(&path);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            match result {
+                Ok(text) => Some(ScannedNote {
+                    parsed: syntax::parse_note(&text),
+                    path,
+                }),
+                Err(message) => {
+                    errors.lock().unwrap().push(ScanError { path, message });
+                    None
+                }
+            }
+        })
+        .collect();
+    (notes, errors.into_inner().unwrap())
+}
