@@ -4,7 +4,8 @@
 //! [`syntax`] → [`vault`] → [`ide`] → [`lsp`]; [`check`] and [`bench`] are command-line jobs.
 
 pub mod bench;
-pub mod syntax;
-pub mod vault;
+pub mod check;
 pub mod ide;
 pub mod lsp;
+pub mod syntax;
+pub mod vault;

@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "wikilsp", version, about = "Language server for wiki-linked markdown notes")]
+#[command(
+    name = "wikilsp",
+    version,
+    about = "Language server for wiki-linked markdown notes"
+)]
 struct Cli {
     /// Accepted for editors that add it (vscode-languageclient does); stdio is the only transport.
     #[arg(long, global = true, hide = true)]
@@ -16,6 +20,8 @@ struct Cli {
 enum Command {
     /// Serve the language server protocol over stdin/stdout (the default).
     Serve,
+    /// Check a whole vault with the server's diagnostics (exit 1 on findings).
+    Check(wikilsp::check::CheckArgs),
     /// Benchmark the server over the real protocol on a generated vault.
     Bench(wikilsp::bench::BenchArgs),
 }
@@ -28,6 +34,7 @@ fn main() -> std::process::ExitCode {
             wikilsp::lsp::run_stdio();
             std::process::ExitCode::SUCCESS
         }
+        Some(Command::Check(args)) => wikilsp::check::run(args),
         Some(Command::Bench(args)) => wikilsp::bench::run(args),
     }
 }

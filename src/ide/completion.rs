@@ -22,7 +22,10 @@ pub struct CompletionContext {
 
 impl Default for CompletionContext {
     fn default() -> Self {
-        CompletionContext { snippets: true, limit: 200 }
+        CompletionContext {
+            snippets: true,
+            limit: 200,
+        }
     }
 }
 
@@ -63,14 +66,25 @@ pub struct CompletionList {
 /// The link the cursor is typing in: after its `[[` and before its `]]`.
 fn link_typed_in(links: &[Link], offset: u32) -> Option<&Link> {
     let i = links.partition_point(|l| l.range.end < offset);
-    links[i..].iter().take_while(|l| l.range.start < offset).find(|l| {
-        let open = l.range.start + if l.embed { 3 } else { 2 };
-        let close = if l.closed { l.range.end - 2 } else { l.range.end };
-        open <= offset && offset <= close
-    })
+    links[i..]
+        .iter()
+        .take_while(|l| l.range.start < offset)
+        .find(|l| {
+            let open = l.range.start + if l.embed { 3 } else { 2 };
+            let close = if l.closed {
+                l.range.end - 2
+            } else {
+                l.range.end
+            };
+            open <= offset && offset <= close
+        })
 }
 
-pub fn completion(vault: &Vault, pos: FilePosition, ctx: CompletionContext) -> Option<CompletionList> {
+pub fn completion(
+    vault: &Vault,
+    pos: FilePosition,
+    ctx: CompletionContext,
+) -> Option<CompletionList> {
     let note = vault.note(pos.note)?;
     let text = vault.text(pos.note)?;
     let link = link_typed_in(&note.parsed.links, pos.offset)?;
@@ -89,7 +103,13 @@ pub fn completion(vault: &Vault, pos: FilePosition, ctx: CompletionContext) -> O
             Some(r) if link.closed => (r.end as usize).max(offset),
             _ => offset,
         };
-        return Some(display_items(vault, note.path.as_path(), target, &text[start..offset], TextRange::new(start, end)));
+        return Some(display_items(
+            vault,
+            note.path.as_path(),
+            target,
+            &text[start..offset],
+            TextRange::new(start, end),
+        ));
     }
     if let Some(hash) = typed.find('#') {
         let target = typed[..hash].trim();
@@ -104,14 +124,31 @@ pub fn completion(vault: &Vault, pos: FilePosition, ctx: CompletionContext) -> O
         } else {
             vault.resolve(target, &note.path).note()
         };
-        return Some(heading_items(vault, id?, &text[start..offset], TextRange::new(start, end)));
+        return Some(heading_items(
+            vault,
+            id?,
+            &text[start..offset],
+            TextRange::new(start, end),
+        ));
     }
 
     let start = inner_start + (typed.len() - typed.trim_start().len());
-    let end = if link.closed { (link.target_range.end as usize).max(offset) } else { offset };
+    let end = if link.closed {
+        (link.target_range.end as usize).max(offset)
+    } else {
+        offset
+    };
     let query = &text[start..offset];
     let has_more = link.closed && (link.display.is_some() || link.heading.is_some());
-    Some(note_items(vault, pos, query, TextRange::new(start, end), link.closed, has_more, ctx))
+    Some(note_items(
+        vault,
+        pos,
+        query,
+        TextRange::new(start, end),
+        link.closed,
+        has_more,
+        ctx,
+    ))
 }
 
 struct Ranked<'a> {
@@ -130,7 +167,10 @@ fn note_items(
     has_more: bool,
     ctx: CompletionContext,
 ) -> CompletionList {
-    let from = vault.note(pos.note).map(|n| n.path.clone()).unwrap_or_default();
+    let from = vault
+        .note(pos.note)
+        .map(|n| n.path.clone())
+        .unwrap_or_default();
     let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
     let mut matcher = Matcher::new(Config::DEFAULT.match_paths());
     let mut buf = Vec::new();
@@ -156,7 +196,11 @@ fn note_items(
             continue;
         }
         let spelling = links.main_spelling();
-        let s = if query.is_empty() { Some(0) } else { score(spelling) };
+        let s = if query.is_empty() {
+            Some(0)
+        } else {
+            score(spelling)
+        };
         if let Some(s) = s {
             missing.push((s, links.total(), spelling));
         }
@@ -196,7 +240,11 @@ fn note_items(
                 kind: CompletionItemKind::Note,
                 detail: n.rel_path.clone(),
                 filter_text: filter_text(query, &n.title),
-                insert_text: if is_snippet { insert } else { unescape_plain(insert, ctx.snippets) },
+                insert_text: if is_snippet {
+                    insert
+                } else {
+                    unescape_plain(insert, ctx.snippets)
+                },
                 is_snippet,
                 edit_range: range,
                 note_path: Some(n.path.clone()),
@@ -246,7 +294,9 @@ fn note_items(
 /// What to write in a link to reach `id` from the note at `from`: the file stem, or the path
 /// when the stem alone would lead elsewhere (the same stem in two folders).
 fn link_text_for(vault: &Vault, id: crate::vault::NoteId, from: &std::path::Path) -> String {
-    let Some(n) = vault.note(id) else { return String::new() };
+    let Some(n) = vault.note(id) else {
+        return String::new();
+    };
     match vault.resolve(&n.stem, from) {
         Resolution::Note(found) if found == id => n.stem.clone(),
         _ => match n.rel_path.rfind('.') {
@@ -256,8 +306,15 @@ fn link_text_for(vault: &Vault, id: crate::vault::NoteId, from: &std::path::Path
     }
 }
 
-fn heading_items(vault: &Vault, id: crate::vault::NoteId, query: &str, range: TextRange) -> CompletionList {
-    let Some(note) = vault.note(id) else { return CompletionList::default() };
+fn heading_items(
+    vault: &Vault,
+    id: crate::vault::NoteId,
+    query: &str,
+    range: TextRange,
+) -> CompletionList {
+    let Some(note) = vault.note(id) else {
+        return CompletionList::default();
+    };
     let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
@@ -267,7 +324,11 @@ fn heading_items(vault: &Vault, id: crate::vault::NoteId, query: &str, range: Te
         .iter()
         .enumerate()
         .filter_map(|(i, h)| {
-            let s = if query.is_empty() { Some(0) } else { pattern.score(Utf32Str::new(&h.text, &mut buf), &mut matcher) };
+            let s = if query.is_empty() {
+                Some(0)
+            } else {
+                pattern.score(Utf32Str::new(&h.text, &mut buf), &mut matcher)
+            };
             s.map(|s| (s, i))
         })
         .collect();
@@ -288,12 +349,25 @@ fn heading_items(vault: &Vault, id: crate::vault::NoteId, query: &str, range: Te
             }
         })
         .collect();
-    CompletionList { items, incomplete: false }
+    CompletionList {
+        items,
+        incomplete: false,
+    }
 }
 
-fn display_items(vault: &Vault, from: &std::path::Path, target: &str, query: &str, range: TextRange) -> CompletionList {
-    let Some(id) = vault.resolve(target, from).note() else { return CompletionList::default() };
-    let Some(note) = vault.note(id) else { return CompletionList::default() };
+fn display_items(
+    vault: &Vault,
+    from: &std::path::Path,
+    target: &str,
+    query: &str,
+    range: TextRange,
+) -> CompletionList {
+    let Some(id) = vault.resolve(target, from).note() else {
+        return CompletionList::default();
+    };
+    let Some(note) = vault.note(id) else {
+        return CompletionList::default();
+    };
     let mut names: Vec<&str> = vec![note.title.as_str()];
     names.extend(note.parsed.aliases().iter().map(String::as_str));
     names.dedup();
@@ -303,7 +377,11 @@ fn display_items(vault: &Vault, from: &std::path::Path, target: &str, query: &st
         .map(|name| CompletionItem {
             label: name.to_owned(),
             kind: CompletionItemKind::Display,
-            detail: if name == note.title { "title".to_owned() } else { "alias".to_owned() },
+            detail: if name == note.title {
+                "title".to_owned()
+            } else {
+                "alias".to_owned()
+            },
             filter_text: filter_text(query, name),
             insert_text: name.to_owned(),
             is_snippet: false,
@@ -311,14 +389,21 @@ fn display_items(vault: &Vault, from: &std::path::Path, target: &str, query: &st
             note_path: Some(note.path.clone()),
         })
         .collect();
-    CompletionList { items, incomplete: false }
+    CompletionList {
+        items,
+        incomplete: false,
+    }
 }
 
 /// Clients filter items again by the text typed in the edit range; the server has already
 /// matched fuzzily (against slug, title and aliases), so hand the typed text back as the filter
 /// and let the client keep the server's order.
 fn filter_text(query: &str, label: &str) -> String {
-    if query.is_empty() { label.to_owned() } else { query.to_owned() }
+    if query.is_empty() {
+        label.to_owned()
+    } else {
+        query.to_owned()
+    }
 }
 
 fn escape_snippet(s: &str, snippets: bool) -> String {

@@ -8,8 +8,12 @@ use crate::vault::Vault;
 /// `[[note#Heading]]`; every candidate of an ambiguous link. Empty when the cursor is on no
 /// link or the link leads nowhere.
 pub fn definition(vault: &Vault, pos: FilePosition) -> Vec<NoteRange> {
-    let Some(note) = vault.note(pos.note) else { return Vec::new() };
-    let Some(link) = link_at(&note.parsed.links, pos.offset) else { return Vec::new() };
+    let Some(note) = vault.note(pos.note) else {
+        return Vec::new();
+    };
+    let Some(link) = link_at(&note.parsed.links, pos.offset) else {
+        return Vec::new();
+    };
     let targets = if link.target.is_empty() {
         if link.heading.is_none() {
             return Vec::new();
@@ -21,7 +25,10 @@ pub fn definition(vault: &Vault, pos: FilePosition) -> Vec<NoteRange> {
     targets
         .into_iter()
         .map(|id| {
-            let heading = link.heading.as_deref().and_then(|h| vault.find_heading(id, h));
+            let heading = link
+                .heading
+                .as_deref()
+                .and_then(|h| vault.find_heading(id, h));
             let range = match (heading, vault.note(id)) {
                 (Some(i), Some(n)) => n.parsed.headings[i].range,
                 _ => TextRange::default(),

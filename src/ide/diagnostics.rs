@@ -34,7 +34,9 @@ fn severity_of(kind: ProblemKind) -> Severity {
 
 /// Every diagnostic of the note, ordered by position.
 pub fn diagnostics(vault: &Vault, id: NoteId) -> Vec<Diagnostic> {
-    let Some(note) = vault.note(id) else { return Vec::new() };
+    let Some(note) = vault.note(id) else {
+        return Vec::new();
+    };
     let parsed = &note.parsed;
     let mut out: Vec<Diagnostic> = parsed
         .problems
@@ -75,7 +77,11 @@ pub fn diagnostics(vault: &Vault, id: NoteId) -> Vec<Diagnostic> {
                     range: link.target_range,
                     severity: Severity::Warning,
                     code: "ambiguous-link",
-                    message: format!("\"{}\" could mean any of: {}", link.target, paths.join(", ")),
+                    message: format!(
+                        "\"{}\" could mean any of: {}",
+                        link.target,
+                        paths.join(", ")
+                    ),
                 })
             }
             Resolution::Note(target) => {
@@ -96,19 +102,20 @@ pub fn diagnostics(vault: &Vault, id: NoteId) -> Vec<Diagnostic> {
     }
 
     if parsed.video_id().is_none_or(|v| v.trim().is_empty())
-        && let Some(first) = parsed.timestamps.first() {
-            let n = parsed.timestamps.len();
-            out.push(Diagnostic {
-                range: first.range,
-                severity: Severity::Hint,
-                code: "timestamp-without-video",
-                message: if n == 1 {
-                    "this note has a timestamp but no videoId in its frontmatter".to_owned()
-                } else {
-                    format!("this note has {n} timestamps but no videoId in its frontmatter")
-                },
-            });
-        }
+        && let Some(first) = parsed.timestamps.first()
+    {
+        let n = parsed.timestamps.len();
+        out.push(Diagnostic {
+            range: first.range,
+            severity: Severity::Hint,
+            code: "timestamp-without-video",
+            message: if n == 1 {
+                "this note has a timestamp but no videoId in its frontmatter".to_owned()
+            } else {
+                format!("this note has {n} timestamps but no videoId in its frontmatter")
+            },
+        });
+    }
     out.sort_by_key(|d| (d.range.start, d.range.end));
     out
 }

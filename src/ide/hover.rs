@@ -37,9 +37,15 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
                 s
             }
             Resolution::Missing => {
-                let uses = vault.links_with_key(&link_key(&link.target)).map_or(0, |k| {
-                    k.spellings.iter().filter(|s| *s.0 == *link.target).map(|s| s.1).sum()
-                });
+                let uses = vault
+                    .links_with_key(&link_key(&link.target))
+                    .map_or(0, |k| {
+                        k.spellings
+                            .iter()
+                            .filter(|s| *s.0 == *link.target)
+                            .map(|s| s.1)
+                            .sum()
+                    });
                 let uses = match uses {
                     0 | 1 => "This is the only link that uses it.".to_owned(),
                     n => format!("{n} links use this target."),
@@ -47,10 +53,17 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
                 format!("No note `{}` exists yet.\n\n{uses}", link.target)
             }
         };
-        return Some(Hover { contents, range: link.range });
+        return Some(Hover {
+            contents,
+            range: link.range,
+        });
     }
     let t = timestamp_at(&note.parsed.timestamps, pos.offset)?;
-    let video = note.parsed.video_id().map(str::trim).filter(|v| !v.is_empty());
+    let video = note
+        .parsed
+        .video_id()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
     let contents = match (t.seconds, video) {
         (Some(s), Some(v)) => format!(
             "**{}**, {s} s into the video\n\n▶ [Open the video at {}]({})",
@@ -64,5 +77,8 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
         ),
         (None, _) => "This timestamp cannot be read as a moment.".to_owned(),
     };
-    Some(Hover { contents, range: t.range })
+    Some(Hover {
+        contents,
+        range: t.range,
+    })
 }

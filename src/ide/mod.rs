@@ -7,7 +7,9 @@ mod diagnostics;
 mod hover;
 mod preview;
 
-pub use completion::{CompletionContext, CompletionItem, CompletionItemKind, CompletionList, completion};
+pub use completion::{
+    CompletionContext, CompletionItem, CompletionItemKind, CompletionList, completion,
+};
 pub use definition::definition;
 pub use diagnostics::{Diagnostic, Severity, diagnostics};
 pub use hover::{Hover, hover};
@@ -34,15 +36,26 @@ pub struct NoteRange {
 /// after typing.
 pub(crate) fn link_at(links: &[Link], offset: u32) -> Option<&Link> {
     let i = links.partition_point(|l| l.range.end < offset);
-    links[i..].iter().take_while(|l| l.range.start <= offset).find(|l| l.range.touches(offset))
+    links[i..]
+        .iter()
+        .take_while(|l| l.range.start <= offset)
+        .find(|l| l.range.touches(offset))
 }
 
 pub(crate) fn timestamp_at(timestamps: &[Timestamp], offset: u32) -> Option<&Timestamp> {
     let i = timestamps.partition_point(|t| t.range.end < offset);
-    timestamps[i..].iter().take_while(|t| t.range.start <= offset).find(|t| t.range.touches(offset))
+    timestamps[i..]
+        .iter()
+        .take_while(|t| t.range.start <= offset)
+        .find(|t| t.range.touches(offset))
 }
 
 /// `513` → `00:08:33`.
 pub fn format_moment(seconds: u32) -> String {
-    format!("{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
 }

@@ -32,11 +32,17 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
 
     let section = heading.and_then(|h| {
         let key = syntax::slug(h);
-        parsed.headings.iter().find(|x| syntax::slug(&x.text) == key)
+        parsed
+            .headings
+            .iter()
+            .find(|x| syntax::slug(&x.text) == key)
     });
     if let Some(section) = section {
         out.push_str(&format!("### {title} › {}\n\n", section.text));
-        let body = TextRange { start: section.range.end, end: section.section_end };
+        let body = TextRange {
+            start: section.range.end,
+            end: section.section_end,
+        };
         let rendered = render(&text, body, &parsed, video);
         out.push_str(&truncate(rendered.trim(), BUDGET.saturating_sub(out.len())));
         return Some(out);
@@ -44,7 +50,9 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
 
     out.push_str(&format!("### {title}\n\n"));
     if let Some(v) = video {
-        out.push_str(&format!("▶ [Watch the video](https://www.youtube.com/watch?v={v})\n\n"));
+        out.push_str(&format!(
+            "▶ [Watch the video](https://www.youtube.com/watch?v={v})\n\n"
+        ));
     }
     let body_start = parsed.frontmatter.as_ref().map_or(0, |f| f.range.end) as usize;
     let body_start = body_start.min(text.len());
@@ -54,7 +62,10 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
         let start = offset;
         offset += line.len();
         let trimmed = line.trim();
-        let in_heading = parsed.headings.iter().any(|h| h.range.start as usize == start);
+        let in_heading = parsed
+            .headings
+            .iter()
+            .any(|h| h.range.start as usize == start);
         if trimmed.starts_with("From:") && paragraph.is_none() {
             let range = TextRange::new(start, start + line.trim_end().len());
             let from = render(&text, range, &parsed, video);
@@ -84,7 +95,12 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
             .and_then(|t| t.seconds);
         let line = match (moment, video) {
             (Some(s), Some(v)) => {
-                format!("- **{}** · [{}]({})\n", h.text, format_moment(s), timestamp_url(v, s))
+                format!(
+                    "- **{}** · [{}]({})\n",
+                    h.text,
+                    format_moment(s),
+                    timestamp_url(v, s)
+                )
             }
             (Some(s), None) => format!("- **{}** · {}\n", h.text, format_moment(s)),
             _ => format!("- **{}**\n", h.text),
@@ -173,6 +189,9 @@ fn truncate(s: &str, max: usize) -> String {
     while !s.is_char_boundary(end) {
         end -= 1;
     }
-    let cut = s[..end].rfind(char::is_whitespace).filter(|&i| i > max / 2).unwrap_or(end);
+    let cut = s[..end]
+        .rfind(char::is_whitespace)
+        .filter(|&i| i > max / 2)
+        .unwrap_or(end);
     format!("{} …", s[..cut].trim_end())
 }

@@ -60,7 +60,10 @@ impl LineIndex {
             }
             i += 1;
         }
-        LineIndex { starts, len: text.len() as u32 }
+        LineIndex {
+            starts,
+            len: text.len() as u32,
+        }
     }
 
     pub fn line_count(&self) -> usize {
@@ -70,7 +73,10 @@ impl LineIndex {
     /// The byte range of line `line`, without its line break.
     fn line_range(&self, text: &str, line: usize) -> (usize, usize) {
         let start = self.starts[line] as usize;
-        let mut end = self.starts.get(line + 1).map_or(self.len as usize, |&s| s as usize);
+        let mut end = self
+            .starts
+            .get(line + 1)
+            .map_or(self.len as usize, |&s| s as usize);
         let bytes = text.as_bytes();
         if end > start && bytes.get(end - 1) == Some(&b'\n') {
             end -= 1;
@@ -92,9 +98,15 @@ impl LineIndex {
         let offset = offset.min(end);
         let col = match enc {
             Encoding::Utf8 => (offset - start) as u32,
-            Encoding::Utf16 => text[start..offset].chars().map(|c| c.len_utf16() as u32).sum(),
+            Encoding::Utf16 => text[start..offset]
+                .chars()
+                .map(|c| c.len_utf16() as u32)
+                .sum(),
         };
-        Position { line: line as u32, character: col }
+        Position {
+            line: line as u32,
+            character: col,
+        }
     }
 
     pub fn range(&self, text: &str, range: TextRange, enc: Encoding) -> Range {
@@ -175,11 +187,18 @@ mod tests {
         let text = "\u{feff}é\u{301} ЖЖ 中文 👩‍👩‍👧 x\r\n\r\nend\n";
         let idx = LineIndex::new(text);
         for enc in [Encoding::Utf8, Encoding::Utf16] {
-            for (i, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+            for (i, _) in text
+                .char_indices()
+                .chain(std::iter::once((text.len(), ' ')))
+            {
                 let p = idx.position(text, i as u32, enc);
                 let back = idx.offset(text, p, enc) as usize;
                 // Offsets inside a line break map to the end of their line.
-                let expected = if text[..i].ends_with('\r') && text[i..].starts_with('\n') { i - 1 } else { i };
+                let expected = if text[..i].ends_with('\r') && text[i..].starts_with('\n') {
+                    i - 1
+                } else {
+                    i
+                };
                 assert_eq!(back, expected, "offset {i} via {p:?} in {enc:?}");
             }
         }
@@ -190,7 +209,10 @@ mod tests {
         let idx = LineIndex::new(TEXT);
         let eol = TEXT.find("\r\n").unwrap() as u32;
         assert_eq!(idx.offset(TEXT, pos(0, 999), Encoding::Utf16), eol);
-        assert_eq!(idx.offset(TEXT, pos(99, 0), Encoding::Utf16), TEXT.len() as u32);
+        assert_eq!(
+            idx.offset(TEXT, pos(99, 0), Encoding::Utf16),
+            TEXT.len() as u32
+        );
         // Half of a surrogate pair lands on the start of the emoji.
         let emoji = TEXT.find('😀').unwrap() as u32;
         assert_eq!(idx.offset(TEXT, pos(2, 1), Encoding::Utf16), emoji);

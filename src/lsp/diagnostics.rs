@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 use tower_lsp_server::Client;
-use tower_lsp_server::ls_types::{
-    Diagnostic, DiagnosticSeverity, NumberOrString, Uri,
-};
+use tower_lsp_server::ls_types::{Diagnostic, DiagnosticSeverity, NumberOrString, Uri};
 
 use super::state::{Snapshot, State};
 use crate::ide;
@@ -43,7 +41,11 @@ impl DiagnosticsWorker {
                         continue;
                     }
                 };
-                let gone: Vec<Uri> = published.keys().filter(|u| !computed.contains_key(*u)).cloned().collect();
+                let gone: Vec<Uri> = published
+                    .keys()
+                    .filter(|u| !computed.contains_key(*u))
+                    .cloned()
+                    .collect();
                 for uri in gone {
                     published.remove(&uri);
                     client.publish_diagnostics(uri, Vec::new(), None).await;
@@ -52,7 +54,9 @@ impl DiagnosticsWorker {
                     if published.get(&uri).is_some_and(|p| p.1 == diags) {
                         continue;
                     }
-                    client.publish_diagnostics(uri.clone(), diags.clone(), Some(version)).await;
+                    client
+                        .publish_diagnostics(uri.clone(), diags.clone(), Some(version))
+                        .await;
                     published.insert(uri, (version, diags));
                 }
             }
@@ -69,7 +73,9 @@ impl DiagnosticsWorker {
 fn compute(snap: &Snapshot) -> HashMap<Uri, (i32, Vec<Diagnostic>)> {
     let mut out = HashMap::new();
     for (uri, doc) in snap.docs.iter() {
-        let Some(id) = snap.vault.note_by_path(&doc.path) else { continue };
+        let Some(id) = snap.vault.note_by_path(&doc.path) else {
+            continue;
+        };
         let diags = ide::diagnostics(&snap.vault, id)
             .into_iter()
             .map(|d| Diagnostic {

@@ -25,7 +25,12 @@ pub fn start(client: Client, state: Arc<State>, diagnostics: DiagnosticsWorker, 
         let started = Instant::now();
         let counters = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
         let token = ProgressToken::String("wikilsp/indexing".to_owned());
-        let ongoing = if progress && client.create_work_done_progress(token.clone()).await.is_ok() {
+        let ongoing = if progress
+            && client
+                .create_work_done_progress(token.clone())
+                .await
+                .is_ok()
+        {
             Some(
                 client
                     .progress(token, "Indexing notes")
@@ -65,7 +70,12 @@ pub fn start(client: Client, state: Arc<State>, diagnostics: DiagnosticsWorker, 
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("indexing failed: {e}");
-                client.show_message(MessageType::ERROR, "wikilsp: indexing failed; see the server log").await;
+                client
+                    .show_message(
+                        MessageType::ERROR,
+                        "wikilsp: indexing failed; see the server log",
+                    )
+                    .await;
                 return;
             }
         };
@@ -96,7 +106,11 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    pub fn start(roots: &[PathBuf], state: Arc<State>, diagnostics: DiagnosticsWorker) -> Option<Watcher> {
+    pub fn start(
+        roots: &[PathBuf],
+        state: Arc<State>,
+        diagnostics: DiagnosticsWorker,
+    ) -> Option<Watcher> {
         if roots.is_empty() {
             return None;
         }
@@ -115,7 +129,9 @@ impl Watcher {
         let mut inner = match notify::recommended_watcher(handler) {
             Ok(w) => w,
             Err(e) => {
-                tracing::warn!("cannot watch the workspace folders ({e}); changes made outside the editor will not be seen");
+                tracing::warn!(
+                    "cannot watch the workspace folders ({e}); changes made outside the editor will not be seen"
+                );
                 return None;
             }
         };

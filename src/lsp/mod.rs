@@ -87,7 +87,10 @@ impl WikiLsp {
                 tracing::error!("{what} failed: {e}");
                 Err(Error {
                     code: ErrorCode::InternalError,
-                    message: format!("wikilsp: {what} failed with an internal error (see the server log)").into(),
+                    message: format!(
+                        "wikilsp: {what} failed with an internal error (see the server log)"
+                    )
+                    .into(),
                     data: None,
                 })
             }
@@ -95,17 +98,29 @@ impl WikiLsp {
     }
 }
 
-fn position_in(snapshot: &Snapshot, doc: &TextDocumentIdentifier, pos: Position) -> Option<(FilePosition, state::FileView)> {
+fn position_in(
+    snapshot: &Snapshot,
+    doc: &TextDocumentIdentifier,
+    pos: Position,
+) -> Option<(FilePosition, state::FileView)> {
     let view = snapshot.file(&doc.uri)?;
     let offset = view.lines.offset(&view.text, pos, snapshot.encoding);
-    Some((FilePosition { note: view.id, offset }, view))
+    Some((
+        FilePosition {
+            note: view.id,
+            offset,
+        },
+        view,
+    ))
 }
 
 impl LanguageServer for WikiLsp {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let caps = &params.capabilities;
         let encoding = Encoding::negotiate(
-            caps.general.as_ref().and_then(|g| g.position_encodings.as_deref()),
+            caps.general
+                .as_ref()
+                .and_then(|g| g.position_encodings.as_deref()),
         );
         self.state.set_encoding(encoding);
         let td = caps.text_document.as_ref();
@@ -115,7 +130,11 @@ impl LanguageServer for WikiLsp {
                 .and_then(|c| c.completion_item.as_ref())
                 .and_then(|i| i.snippet_support)
                 .unwrap_or(false),
-            work_done_progress: caps.window.as_ref().and_then(|w| w.work_done_progress).unwrap_or(false),
+            work_done_progress: caps
+                .window
+                .as_ref()
+                .and_then(|w| w.work_done_progress)
+                .unwrap_or(false),
             dynamic_file_watching: caps
                 .workspace
                 .as_ref()
@@ -136,9 +155,10 @@ impl LanguageServer for WikiLsp {
             .collect();
         #[allow(deprecated)]
         if roots.is_empty()
-            && let Some(p) = params.root_uri.as_ref().and_then(uri_to_path) {
-                roots.push(p);
-            }
+            && let Some(p) = params.root_uri.as_ref().and_then(uri_to_path)
+        {
+            roots.push(p);
+        }
         tracing::info!(?roots, ?encoding, "initialize");
         self.state.set_roots(roots);
 
@@ -149,11 +169,13 @@ impl LanguageServer for WikiLsp {
             }),
             capabilities: ServerCapabilities {
                 position_encoding: Some(encoding.kind()),
-                text_document_sync: Some(TextDocumentSyncCapability::Options(TextDocumentSyncOptions {
-                    open_close: Some(true),
-                    change: Some(TextDocumentSyncKind::INCREMENTAL),
-                    ..Default::default()
-                })),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..Default::default()
+                    },
+                )),
                 definition_provider: Some(OneOf::Left(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 completion_provider: Some(CompletionOptions {
@@ -179,7 +201,10 @@ impl LanguageServer for WikiLsp {
         if caps.dynamic_file_watching {
             let watchers = ["**/*.md", "**/*.markdown"]
                 .into_iter()
-                .map(|g| FileSystemWatcher { glob_pattern: GlobPattern::String(g.into()), kind: None })
+                .map(|g| FileSystemWatcher {
+                    glob_pattern: GlobPattern::String(g.into()),
+                    kind: None,
+                })
                 .chain(std::iter::once(FileSystemWatcher {
                     // A deleted folder takes its notes with it.
                     glob_pattern: GlobPattern::String("**/*".into()),
@@ -189,7 +214,9 @@ impl LanguageServer for WikiLsp {
             let registration = Registration {
                 id: "wikilsp-watch".into(),
                 method: "workspace/didChangeWatchedFiles".into(),
-                register_options: Some(json!(DidChangeWatchedFilesRegistrationOptions { watchers })),
+                register_options: Some(json!(DidChangeWatchedFilesRegistrationOptions {
+                    watchers
+                })),
             };
             if let Err(e) = self.client.register_capability(vec![registration]).await {
                 tracing::warn!("the client refused to watch files ({e}); watching them myself");
@@ -218,10 +245,16 @@ impl LanguageServer for WikiLsp {
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         // Applied before the first await, so edits apply in the order they arrived.
         let doc = params.text_document;
-        if self.state.change(&doc.uri, doc.version, params.content_changes) {
+        if self
+            .state
+            .change(&doc.uri, doc.version, params.content_changes)
+        {
             self.diagnostics.refresh();
         } else {
-            tracing::warn!(uri = doc.uri.as_str(), "change for a document that is not open; ignored");
+            tracing::warn!(
+                uri = doc.uri.as_str(),
+                "change for a document that is not open; ignored"
+            );
         }
     }
 
@@ -231,24 +264,35 @@ impl LanguageServer for WikiLsp {
     }
 
     async fn did_change_watched_files(&self, params: DidChangeWatchedFilesParams) {
-        let paths: Vec<PathBuf> = params.changes.iter().filter_map(|c| uri_to_path(&c.uri)).collect();
+        let paths: Vec<PathBuf> = params
+            .changes
+            .iter()
+            .filter_map(|c| uri_to_path(&c.uri))
+            .collect();
         let state = self.state.clone();
         let changes = tokio::task::spawn_blocking(move || state.disk_changed(&paths)).await;
         if let Ok(c) = changes
-            && c.updated + c.removed > 0 {
-                self.diagnostics.refresh();
-            }
+            && c.updated + c.removed > 0
+        {
+            self.diagnostics.refresh();
+        }
     }
 
     async fn did_change_workspace_folders(&self, params: DidChangeWorkspaceFoldersParams) {
         let mut roots = self.state.roots();
-        let removed: Vec<PathBuf> = params.event.removed.iter().filter_map(|f| uri_to_path(&f.uri)).collect();
+        let removed: Vec<PathBuf> = params
+            .event
+            .removed
+            .iter()
+            .filter_map(|f| uri_to_path(&f.uri))
+            .collect();
         roots.retain(|r| !removed.contains(r));
         for f in &params.event.added {
             if let Some(p) = uri_to_path(&f.uri)
-                && !roots.contains(&p) {
-                    roots.push(p);
-                }
+                && !roots.contains(&p)
+            {
+                roots.push(p);
+            }
         }
         self.state.set_roots(roots);
         if self.watcher.lock().unwrap().is_some() {
@@ -257,7 +301,10 @@ impl LanguageServer for WikiLsp {
         self.start_indexing();
     }
 
-    async fn goto_definition(&self, params: GotoDefinitionParams) -> Result<Option<GotoDefinitionResponse>> {
+    async fn goto_definition(
+        &self,
+        params: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
         self.read("definition", move |snap| {
             let (pos, _) = position_in(&snap, &p.text_document, p.position)?;
@@ -267,7 +314,9 @@ impl LanguageServer for WikiLsp {
                 .collect();
             match locations.len() {
                 0 => None,
-                1 => Some(GotoDefinitionResponse::Scalar(locations.into_iter().next()?)),
+                1 => Some(GotoDefinitionResponse::Scalar(
+                    locations.into_iter().next()?,
+                )),
                 _ => Some(GotoDefinitionResponse::Array(locations)),
             }
         })
@@ -282,7 +331,11 @@ impl LanguageServer for WikiLsp {
             let h = ide::hover(&snap.vault, pos)?;
             Some(Hover {
                 contents: HoverContents::Markup(MarkupContent {
-                    kind: if markdown { MarkupKind::Markdown } else { MarkupKind::PlainText },
+                    kind: if markdown {
+                        MarkupKind::Markdown
+                    } else {
+                        MarkupKind::PlainText
+                    },
                     value: h.contents,
                 }),
                 range: Some(view.lines.range(&view.text, h.range, snap.encoding)),
@@ -293,7 +346,10 @@ impl LanguageServer for WikiLsp {
 
     async fn completion(&self, params: CompletionParams) -> Result<Option<CompletionResponse>> {
         let p = params.text_document_position;
-        let ctx = ide::CompletionContext { snippets: self.caps().snippets, limit: 200 };
+        let ctx = ide::CompletionContext {
+            snippets: self.caps().snippets,
+            limit: 200,
+        };
         self.read("completion", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let list = ide::completion(&snap.vault, pos, ctx)?;
@@ -323,13 +379,19 @@ impl LanguageServer for WikiLsp {
                         } else {
                             InsertTextFormat::PLAIN_TEXT
                         }),
-                        text_edit: Some(CompletionTextEdit::Edit(TextEdit { range, new_text: item.insert_text })),
+                        text_edit: Some(CompletionTextEdit::Edit(TextEdit {
+                            range,
+                            new_text: item.insert_text,
+                        })),
                         data: item.note_path.map(|p| json!({ "path": p })),
                         ..Default::default()
                     }
                 })
                 .collect();
-            Some(CompletionResponse::List(CompletionList { is_incomplete: list.incomplete, items }))
+            Some(CompletionResponse::List(CompletionList {
+                is_incomplete: list.incomplete,
+                items,
+            }))
         })
         .await
     }
@@ -350,7 +412,10 @@ impl LanguageServer for WikiLsp {
             })
             .await?;
         if let Some(value) = preview {
-            item.documentation = Some(Documentation::MarkupContent(MarkupContent { kind: MarkupKind::Markdown, value }));
+            item.documentation = Some(Documentation::MarkupContent(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value,
+            }));
         }
         Ok(item)
     }
@@ -359,7 +424,8 @@ impl LanguageServer for WikiLsp {
 impl WikiLsp {
     fn start_own_watcher(&self) {
         let roots = self.state.roots();
-        let watcher = indexing::Watcher::start(&roots, self.state.clone(), self.diagnostics.clone());
+        let watcher =
+            indexing::Watcher::start(&roots, self.state.clone(), self.diagnostics.clone());
         *self.watcher.lock().unwrap() = watcher;
     }
 

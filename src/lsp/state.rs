@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use ropey::Rope;
-use tower_lsp_server::ls_types::{
-    Location, TextDocumentContentChangeEvent, Uri,
-};
+use tower_lsp_server::ls_types::{Location, TextDocumentContentChangeEvent, Uri};
 
 use super::convert::{Encoding, LineIndex, rope_char};
 use crate::ide::NoteRange;
@@ -53,7 +51,11 @@ impl Snapshot {
     pub fn file(&self, uri: &Uri) -> Option<FileView> {
         if let Some(doc) = self.docs.get(uri) {
             let id = self.vault.note_by_path(&doc.path)?;
-            return Some(FileView { id, text: doc.text.clone(), lines: doc.lines.clone() });
+            return Some(FileView {
+                id,
+                text: doc.text.clone(),
+                lines: doc.lines.clone(),
+            });
         }
         let path = uri_to_path(uri)?;
         let id = self.vault.note_by_path(&path)?;
@@ -63,7 +65,11 @@ impl Snapshot {
     fn view_of(&self, id: NoteId) -> Option<FileView> {
         let note = self.vault.note(id)?;
         if let Some(doc) = self.docs.values().find(|d| d.path == note.path) {
-            return Some(FileView { id, text: doc.text.clone(), lines: doc.lines.clone() });
+            return Some(FileView {
+                id,
+                text: doc.text.clone(),
+                lines: doc.lines.clone(),
+            });
         }
         let text = self.vault.text(id)?;
         let lines = Arc::new(LineIndex::new(&text));
@@ -109,7 +115,10 @@ pub struct State {
 impl Default for State {
     fn default() -> Self {
         State {
-            writer: Mutex::new(Writer { vault: Vault::default(), docs: HashMap::new() }),
+            writer: Mutex::new(Writer {
+                vault: Vault::default(),
+                docs: HashMap::new(),
+            }),
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             encoding: Mutex::new(Encoding::default()),
         }
@@ -144,7 +153,11 @@ impl State {
     }
 
     fn publish(&self, w: &Writer) {
-        let docs = w.docs.iter().map(|(uri, d)| (uri.clone(), d.view.clone())).collect();
+        let docs = w
+            .docs
+            .iter()
+            .map(|(uri, d)| (uri.clone(), d.view.clone()))
+            .collect();
         self.snapshot.store(Arc::new(Snapshot {
             vault: Arc::new(w.vault.clone()),
             docs: Arc::new(docs),
@@ -161,25 +174,51 @@ impl State {
     }
 
     pub fn open(&self, uri: Uri, version: i32, text: String) -> bool {
-        let Some(path) = uri_to_path(&uri) else { return false };
+        let Some(path) = uri_to_path(&uri) else {
+            return false;
+        };
         let mut w = self.writer.lock().unwrap();
         let rope = Rope::from_str(&text);
         let text: Arc<str> = Arc::from(text);
-        w.vault.update(&path, syntax::parse_note(&text), Some(text.clone()));
+        w.vault
+            .update(&path, syntax::parse_note(&text), Some(text.clone()));
         let lines = Arc::new(LineIndex::new(&text));
-        w.docs.insert(uri, Document { rope, view: DocView { path, version, text, lines } });
+        w.docs.insert(
+            uri,
+            Document {
+                rope,
+                view: DocView {
+                    path,
+                    version,
+                    text,
+                    lines,
+                },
+            },
+        );
         self.publish(&w);
         true
     }
 
     /// Applies the editor's changes to an open document. Returns false (and changes nothing)
     /// for a document that is not open.
-    pub fn change(&self, uri: &Uri, version: i32, changes: Vec<TextDocumentContentChangeEvent>) -> bool {
+    pub fn change(
+        &self,
+        uri: &Uri,
+        version: i32,
+        changes: Vec<TextDocumentContentChangeEvent>,
+    ) -> bool {
         let enc = *self.encoding.lock().unwrap();
         let mut w = self.writer.lock().unwrap();
-        let Some(doc) = w.docs.get_mut(uri) else { return false };
+        let Some(doc) = w.docs.get_mut(uri) else {
+            return false;
+        };
         if version <= doc.view.version {
-            tracing::warn!(uri = uri.as_str(), old = doc.view.version, new = version, "document version went backwards; applying the change anyway");
+            tracing::warn!(
+                uri = uri.as_str(),
+                old = doc.view.version,
+                new = version,
+                "document version went backwards; applying the change anyway"
+            );
         }
         for change in changes {
             match change.range {
@@ -206,7 +245,9 @@ impl State {
     /// saved).
     pub fn close(&self, uri: &Uri) {
         let mut w = self.writer.lock().unwrap();
-        let Some(doc) = w.docs.remove(uri) else { return };
+        let Some(doc) = w.docs.remove(uri) else {
+            return;
+        };
         let path = &doc.view.path;
         match read_note_file(path) {
             Ok(text) => {
@@ -224,7 +265,9 @@ impl State {
     pub fn disk_changed(&self, paths: &[PathBuf]) -> DiskChanges {
         let roots = self.roots();
         let under_root = |p: &Path| {
-            roots.iter().any(|r| p.starts_with(r) && !is_hidden_below(r, p))
+            roots
+                .iter()
+                .any(|r| p.starts_with(r) && !is_hidden_below(r, p))
         };
         // Read and parse outside the lock.
         let mut reads = Vec::new();

@@ -20,7 +20,10 @@ pub struct TextRange {
 
 impl TextRange {
     pub fn new(start: usize, end: usize) -> TextRange {
-        TextRange { start: start as u32, end: end as u32 }
+        TextRange {
+            start: start as u32,
+            end: end as u32,
+        }
     }
     pub fn len(self) -> u32 {
         self.end - self.start
@@ -59,15 +62,26 @@ impl ParsedNote {
             .as_ref()
             .and_then(|f| f.title.as_deref())
             .filter(|t| !t.trim().is_empty())
-            .or_else(|| self.headings.iter().find(|h| h.level == 1).map(|h| h.text.as_str()))
+            .or_else(|| {
+                self.headings
+                    .iter()
+                    .find(|h| h.level == 1)
+                    .map(|h| h.text.as_str())
+                    .filter(|t| !t.trim().is_empty())
+            })
     }
 
     pub fn video_id(&self) -> Option<&str> {
-        self.frontmatter.as_ref().and_then(|f| f.video_id.as_deref())
+        self.frontmatter
+            .as_ref()
+            .and_then(|f| f.video_id.as_deref())
     }
 
     pub fn aliases(&self) -> &[String] {
-        self.frontmatter.as_ref().map(|f| f.aliases.as_slice()).unwrap_or(&[])
+        self.frontmatter
+            .as_ref()
+            .map(|f| f.aliases.as_slice())
+            .unwrap_or(&[])
     }
 }
 

@@ -1,1 +1,392 @@
-pub fn parse_note(_text: &str) -> super::ParsedNote { Default::default() }
+//! [`parse_note`]: the block structure of a note (frontmatter, fenced and indented code, lists,
+//! ATX headings and their sections), handing each line of prose to the inline scanner.
+//!
+//! One pass over the lines, no allocation per line: a vault parses every note at start-up.
+
+mod frontmatter;
+mod inline;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use super::{Heading, Link, ParsedNote, TextRange};
+
+/// Parses a note. Never fails and never panics; every range lies inside `text` on `char`
+/// boundaries.
+pub fn parse_note(text: &str) -> ParsedNote {
+    let text = clamp_to_u32(text);
+    let mut parser = Parser::new(text);
+    let start = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let top = frontmatter::read(text, start);
+    parser.note.frontmatter = top.frontmatter;
+    parser.note.problems.extend(top.problem);
+    let line = text.as_bytes()[..top.body_start]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    parser.body(top.body_start, line);
+    parser.finish()
+}
+
+/// Offsets are `u32`: of a text beyond 4 GiB only the first 4 GiB is read.
+fn clamp_to_u32(text: &str) -> &str {
+    let mut end = text.len().min(u32::MAX as usize);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// What the last non-blank line belonged to; decides whether an indented line is code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// Nothing yet in the body.
+    Start,
+    Paragraph,
+    /// A list item or its continuation (including nested items indented four spaces).
+    List,
+    /// An indented code block.
+    Code,
+    /// A heading, fence or thematic break.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fence {
+    ch: u8,
+    len: usize,
+    indent: usize,
+    /// Opened inside a list item, so the list goes on after it.
+    in_list: bool,
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    note: ParsedNote,
+    /// Backtick runs `(start, len)` of the current line, built when the line has one.
+    runs: Vec<(u32, u32)>,
+    /// For each run, the index of the next run of the same length (`u32::MAX`: none).
+    next_same: Vec<u32>,
+    /// Last run seen per length, for runs too long for the small table.
+    long_runs: HashMap<u32, u32>,
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Parser<'a> {
+        Parser {
+            text,
+            bytes: text.as_bytes(),
+            note: ParsedNote::default(),
+            runs: Vec::new(),
+            next_same: Vec::new(),
+            long_runs: HashMap::new(),
+        }
+    }
+
+    fn body(&mut self, mut pos: usize, mut line: usize) {
+        let bytes = self.bytes;
+        let len = bytes.len();
+        let mut last = Block::Start;
+        let mut blank_before = false;
+        let mut fence: Option<Fence> = None;
+        while pos < len {
+            let (end, next) = frontmatter::line_at(self.text, pos);
+            let (indent, first) = indentation(bytes, pos, end);
+            let (line_start, this_line) = (pos, line);
+            pos = next;
+            line += 1;
+            if let Some(f) = fence {
+                if first < end && indent <= f.indent + 3 && closes(bytes, first, end, f) {
+                    fence = None;
+                    last = if f.in_list { Block::List } else { Block::Other };
+                    blank_before = false;
+                }
+                continue;
+            }
+            if first == end {
+                blank_before = true;
+                continue;
+            }
+            let after_blank = std::mem::replace(&mut blank_before, false);
+            let b0 = bytes[first];
+            if indent >= 4 {
+                let code = match last {
+                    Block::Code | Block::Start => true,
+                    Block::List => false,
+                    Block::Paragraph | Block::Other => after_blank,
+                };
+                if code {
+                    last = Block::Code;
+                    continue;
+                }
+                if last == Block::List {
+                    // Fences nested in list items sit at the item's indent.
+                    if let Some(f) = opens_fence(bytes, first, end, indent, true) {
+                        fence = Some(f);
+                        continue;
+                    }
+                } else {
+                    last = Block::Paragraph;
+                }
+                self.inline(first, end);
+                continue;
+            }
+            if matches!(b0, b'`' | b'~')
+                && let Some(f) = opens_fence(bytes, first, end, indent, last == Block::List)
+            {
+                fence = Some(f);
+                last = Block::Other;
+                continue;
+            }
+            if b0 == b'#'
+                && let Some(level) = atx_level(bytes, first, end)
+            {
+                self.heading(this_line, line_start, first, level, end);
+                last = Block::Other;
+                continue;
+            }
+            if matches!(b0, b'*' | b'-' | b'_') && is_thematic_break(bytes, first, end) {
+                last = Block::Other;
+                continue;
+            }
+            if is_list_item(bytes, first, end) {
+                last = Block::List;
+            } else if last != Block::List || after_blank {
+                // Not a lazy continuation of a list item.
+                last = Block::Paragraph;
+            }
+            self.inline(first, end);
+        }
+    }
+
+    fn heading(&mut self, line: usize, line_start: usize, first: usize, level: u8, end: usize) {
+        let bytes = self.bytes;
+        let content = first + level as usize;
+        let (a, mut b) = trim(self.text, content, end);
+        // An optional closing run of `#`, which must follow a space unless it is all there is.
+        let mut k = b;
+        while k > a && bytes[k - 1] == b'#' {
+            k -= 1;
+        }
+        if k < b && (k == a || matches!(bytes[k - 1], b' ' | b'\t')) {
+            b = trim(self.text, a, k).1;
+        }
+        let links_before = self.note.links.len();
+        self.inline(content, end);
+        let text = plain_heading_text(self.text, a, b, &self.note.links[links_before..]);
+        self.note.headings.push(Heading {
+            level,
+            text,
+            range: TextRange::new(line_start, end),
+            text_range: TextRange::new(a, b),
+            line: line as u32,
+            section_end: 0,
+        });
+    }
+
+    fn finish(mut self) -> ParsedNote {
+        // Each heading's section ends where the next heading of its level or higher starts.
+        let headings = &mut self.note.headings;
+        let mut open: Vec<usize> = Vec::new();
+        for i in 0..headings.len() {
+            let (level, start) = (headings[i].level, headings[i].range.start);
+            while let Some(&j) = open.last() {
+                if headings[j].level < level {
+                    break;
+                }
+                headings[j].section_end = start;
+                open.pop();
+            }
+            open.push(i);
+        }
+        let len = self.text.len() as u32;
+        for j in open {
+            headings[j].section_end = len;
+        }
+        self.note.problems.sort_by_key(|p| p.range.start);
+        self.note
+    }
+}
+
+/// The indentation of the line `pos..end` in columns (tabs to the next multiple of 4) and the
+/// position of its first byte that is neither space nor tab (`end` for a blank line).
+fn indentation(bytes: &[u8], pos: usize, end: usize) -> (usize, usize) {
+    let mut col = 0;
+    let mut k = pos;
+    while k < end {
+        match bytes[k] {
+            b' ' => col += 1,
+            b'\t' => col = (col / 4 + 1) * 4,
+            _ => break,
+        }
+        k += 1;
+    }
+    (col, k)
+}
+
+fn run_len(bytes: &[u8], from: usize, end: usize, ch: u8) -> usize {
+    bytes[from..end].iter().take_while(|&&b| b == ch).count()
+}
+
+/// A code fence: three or more backticks or tildes. A backtick fence's info string may not
+/// hold a backtick (` ```a``` ` is inline code).
+fn opens_fence(
+    bytes: &[u8],
+    first: usize,
+    end: usize,
+    indent: usize,
+    in_list: bool,
+) -> Option<Fence> {
+    let ch = bytes[first];
+    if !matches!(ch, b'`' | b'~') {
+        return None;
+    }
+    let len = run_len(bytes, first, end, ch);
+    if len < 3 || (ch == b'`' && bytes[first + len..end].contains(&b'`')) {
+        return None;
+    }
+    Some(Fence {
+        ch,
+        len,
+        indent,
+        in_list,
+    })
+}
+
+fn closes(bytes: &[u8], first: usize, end: usize, f: Fence) -> bool {
+    let len = run_len(bytes, first, end, f.ch);
+    len >= f.len
+        && bytes[first + len..end]
+            .iter()
+            .all(|&b| matches!(b, b' ' | b'\t'))
+}
+
+/// `#` to `######` followed by a space, a tab or the end of the line.
+fn atx_level(bytes: &[u8], first: usize, end: usize) -> Option<u8> {
+    let n = run_len(bytes, first, end, b'#');
+    ((1..=6).contains(&n) && (first + n == end || matches!(bytes[first + n], b' ' | b'\t')))
+        .then_some(n as u8)
+}
+
+/// `***`, `- - -`, `___`: three or more of one of them and nothing else but spaces.
+fn is_thematic_break(bytes: &[u8], first: usize, end: usize) -> bool {
+    let ch = bytes[first];
+    let mut count = 0;
+    for &b in &bytes[first..end] {
+        if b == ch {
+            count += 1;
+        } else if !matches!(b, b' ' | b'\t') {
+            return false;
+        }
+    }
+    count >= 3
+}
+
+/// `*`, `-` or `+`, or up to nine digits and `.` or `)`, then a space, a tab or the line end.
+fn is_list_item(bytes: &[u8], first: usize, end: usize) -> bool {
+    let mut k = first;
+    match bytes[first] {
+        b'*' | b'-' | b'+' => k += 1,
+        b'0'..=b'9' => {
+            let digits = run_digits(bytes, first, end);
+            if digits > 9 || first + digits >= end || !matches!(bytes[first + digits], b'.' | b')')
+            {
+                return false;
+            }
+            k += digits + 1;
+        }
+        _ => return false,
+    }
+    k == end || matches!(bytes[k], b' ' | b'\t')
+}
+
+fn run_digits(bytes: &[u8], from: usize, end: usize) -> usize {
+    bytes[from..end]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count()
+}
+
+/// `a..b` without surrounding whitespace (Unicode whitespace, like `str::trim`).
+fn trim(text: &str, a: usize, b: usize) -> (usize, usize) {
+    let s = &text[a..b];
+    let t = s.trim_start();
+    let start = a + (s.len() - t.len());
+    (start, start + t.trim_end().len())
+}
+
+/// The heading's text as a reader sees it: wiki-links by their display text (else target, else
+/// heading part), markdown links `[text](url)` by their text.
+fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String {
+    let raw = &text[a..b];
+    if !raw.contains('[') {
+        return raw.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let mut links = links
+        .iter()
+        .filter(|l| l.closed && l.range.start as usize >= a)
+        .peekable();
+    let mut i = a;
+    while i < b {
+        while links.peek().is_some_and(|l| (l.range.start as usize) < i) {
+            links.next();
+        }
+        if let Some(l) = links
+            .peek()
+            .filter(|l| l.range.start as usize == i && l.range.end as usize <= b)
+        {
+            out.push_str(link_text(l));
+            i = l.range.end as usize;
+            links.next();
+            continue;
+        }
+        if bytes[i] == b'[' {
+            if let Some((inner, after)) = markdown_link(bytes, i, b) {
+                out.push_str(&text[inner.0..inner.1]);
+                i = after;
+                continue;
+            }
+            out.push('[');
+            i += 1;
+            continue;
+        }
+        let stop = links.peek().map_or(b, |l| (l.range.start as usize).min(b));
+        let chunk_end = bytes[i..stop]
+            .iter()
+            .position(|&c| c == b'[')
+            .map_or(stop, |k| i + k);
+        let chunk_end = chunk_end.max(i + 1);
+        // `i` and `chunk_end` sit at ASCII bytes or at `b`, except when a link starts inside a
+        // multi-byte char, which cannot happen: links start at `[` or `!`.
+        out.push_str(&text[i..chunk_end]);
+        i = chunk_end;
+    }
+    out.trim().to_string()
+}
+
+fn link_text(l: &Link) -> &str {
+    match (&l.display, &l.heading) {
+        (Some(d), _) if !d.is_empty() => d,
+        _ if !l.target.is_empty() => &l.target,
+        (_, Some(h)) => h,
+        _ => "",
+    }
+}
+
+/// `[text](url)` at `i`: the text's range and the position after `)`.
+fn markdown_link(bytes: &[u8], i: usize, end: usize) -> Option<((usize, usize), usize)> {
+    let close = i + 1 + bytes[i + 1..end].iter().position(|&c| c == b']')?;
+    if close + 1 >= end || bytes[close + 1] != b'(' {
+        return None;
+    }
+    let paren = close + 2 + bytes[close + 2..end].iter().position(|&c| c == b')')?;
+    Some(((i + 1, close), paren + 1))
+}

@@ -1,1 +1,146 @@
-pub fn slug(t: &str) -> String { t.to_string() } pub fn loose_key(t: &str) -> String { t.to_string() }
+//! Note names as keys: [`slug`] (the file stem a title is saved under) and [`loose_key`] (the
+//! forgiving key used to match a name whatever its punctuation or spacing).
+//!
+//! Both run once per title, alias and link at vault start-up, so each makes one allocation and
+//! takes a byte-wise path when the text is ASCII.
+
+/// The slug of a title: lower-case letters and digits of any script, with each run of spaces
+/// and underscores turned into one `_`, trimmed of `_` at both ends; every other character
+/// (apostrophes, hyphens, dots, invisible format characters) is dropped.
+///
+/// `Russia's strategy: high-profile deaths` → `russias_strategy_highprofile_deaths`.
+pub fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    // A separator is only written once a letter follows it, which both collapses runs and trims
+    // both ends without a second pass.
+    let mut pending_sep = false;
+    if text.is_ascii() {
+        for &b in text.as_bytes() {
+            if b.is_ascii_alphanumeric() {
+                if pending_sep && !out.is_empty() {
+                    out.push('_');
+                }
+                pending_sep = false;
+                out.push(b.to_ascii_lowercase() as char);
+            } else if b == b'_' || b.is_ascii_whitespace() || b == 0x0b {
+                pending_sep = true;
+            }
+        }
+        return out;
+    }
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if pending_sep && !out.is_empty() {
+                out.push('_');
+            }
+            pending_sep = false;
+            push_lower_alnum(&mut out, c);
+        } else if c == '_' || c.is_whitespace() {
+            pending_sep = true;
+        }
+    }
+    out
+}
+
+/// The loose key of a name: only its letters and digits, lower-cased, so that `U.S. high-profile`,
+/// `us_highprofile` and `US High Profile` all meet at `ushighprofile`.
+pub fn loose_key(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    if text.is_ascii() {
+        for &b in text.as_bytes() {
+            if b.is_ascii_alphanumeric() {
+                out.push(b.to_ascii_lowercase() as char);
+            }
+        }
+        return out;
+    }
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            push_lower_alnum(&mut out, c);
+        }
+    }
+    out
+}
+
+/// Lower-cases `c`, keeping only the alphanumeric part: `İ` lower-cases to `i` plus a combining
+/// dot, and keeping that dot would make `slug(slug(x)) != slug(x)`.
+fn push_lower_alnum(out: &mut String, c: char) {
+    if c.is_ascii() {
+        out.push(c.to_ascii_lowercase());
+        return;
+    }
+    for l in c.to_lowercase() {
+        if l.is_alphanumeric() {
+            out.push(l);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_of_a_title_with_apostrophe_colon_and_hyphen() {
+        assert_eq!(
+            slug("Russia's strategy: high-profile deaths"),
+            "russias_strategy_highprofile_deaths"
+        );
+    }
+
+    #[test]
+    fn slug_drops_curly_apostrophes_dots_and_hyphens() {
+        assert_eq!(slug("Europe’s U.S. co-operation"), "europes_us_cooperation");
+    }
+
+    #[test]
+    fn slug_collapses_runs_of_spaces_and_underscores() {
+        assert_eq!(slug("  the   long__ _road  "), "the_long_road");
+        assert_eq!(slug("__already_a_slug__"), "already_a_slug");
+        assert_eq!(slug("a - b"), "a_b");
+    }
+
+    #[test]
+    fn slug_treats_tabs_and_nbsp_as_spaces() {
+        assert_eq!(slug("one\ttwo\u{a0}three"), "one_two_three");
+    }
+
+    #[test]
+    fn slug_drops_invisible_isolates() {
+        assert_eq!(slug("\u{2068}Kyiv\u{2069} talks"), "kyiv_talks");
+        assert_eq!(slug("talks with \u{2068}Kyiv\u{2069}"), "talks_with_kyiv");
+        assert_eq!(slug("zero\u{200b}width"), "zerowidth");
+    }
+
+    #[test]
+    fn slug_keeps_letters_of_any_script() {
+        assert_eq!(slug("Путин и Лукашенко"), "путин_и_лукашенко");
+        assert_eq!(slug("Idée Fixe"), "idée_fixe");
+        assert_eq!(slug("東京 2020"), "東京_2020");
+    }
+
+    #[test]
+    fn slug_drops_emoji_and_symbols() {
+        assert_eq!(slug("🚀 Launch & landing!"), "launch_landing");
+        assert_eq!(slug("!!!"), "");
+        assert_eq!(slug(""), "");
+    }
+
+    #[test]
+    fn slug_is_idempotent_even_for_dotted_capital_i() {
+        for title in ["İstanbul Talks", "Russia's strategy", "ÀÉÎ õü", "ǅemal"] {
+            let once = slug(title);
+            assert_eq!(slug(&once), once, "{title}");
+        }
+        assert_eq!(slug("İstanbul"), "istanbul");
+    }
+
+    #[test]
+    fn loose_key_keeps_only_letters_and_digits() {
+        assert_eq!(loose_key("U.S. high-profile"), "ushighprofile");
+        assert_eq!(loose_key("us_high_profile"), "ushighprofile");
+        assert_eq!(loose_key("Ukraine’s War, 2022"), "ukraineswar2022");
+        assert_eq!(loose_key("Łódź \u{2068}Café\u{2069}"), "łódźcafé");
+        assert_eq!(loose_key(" - "), "");
+    }
+}

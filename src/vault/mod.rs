@@ -14,7 +14,10 @@ use imbl::HashMap as PMap;
 use crate::syntax::{self, ParsedNote};
 
 pub use resolve::Resolution;
-pub use scan::{ScanError, ScannedNote, is_hidden_below, is_note_path, read_note_file, scan_folder, scan_folders};
+pub use scan::{
+    ScanError, ScannedNote, is_hidden_below, is_note_path, read_note_file, scan_folder,
+    scan_folders,
+};
 
 /// A note's handle inside one vault (stable while the note exists).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,7 +57,10 @@ impl Note {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let title = parsed.title().map(str::to_owned).unwrap_or_else(|| stem.clone());
+        let title = parsed
+            .title()
+            .map(str::to_owned)
+            .unwrap_or_else(|| stem.clone());
         Note {
             path,
             root,
@@ -287,20 +293,26 @@ impl Vault {
 
     /// Replaces a note's parsed form and its open text (`None` when it closes and the disk wins
     /// again).
-    pub fn update(&mut self, path: &Path, parsed: ParsedNote, open_text: Option<Arc<str>>) -> NoteId {
+    pub fn update(
+        &mut self,
+        path: &Path,
+        parsed: ParsedNote,
+        open_text: Option<Arc<str>>,
+    ) -> NoteId {
         let mut note = Note::new(path.to_path_buf(), &self.roots, parsed);
         let keep_open = open_text.is_some();
         note.open_text = open_text;
         if !keep_open {
             // An explicit close: clear the open text even though `upsert` would keep it.
             if let Some(id) = self.by_path.get(path).copied()
-                && let Some(old) = self.note(id).cloned() {
-                    self.generation += 1;
-                    self.unindex(id, &old);
-                    self.index(id, &note);
-                    self.notes.set(id.0 as usize, Some(Arc::new(note)));
-                    return id;
-                }
+                && let Some(old) = self.note(id).cloned()
+            {
+                self.generation += 1;
+                self.unindex(id, &old);
+                self.index(id, &note);
+                self.notes.set(id.0 as usize, Some(Arc::new(note)));
+                return id;
+            }
         }
         self.upsert(note)
     }
@@ -452,3 +464,6 @@ fn add_spelling(spellings: &mut Vec<(Box<str>, u32)>, target: Box<str>, count: u
         None => spellings.push((target, count)),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -108,7 +108,11 @@ impl Vault {
         if let [only] = best[..] {
             return Resolution::Note(only);
         }
-        let mut all: Vec<NoteId> = if best.is_empty() { found.to_vec() } else { best };
+        let mut all: Vec<NoteId> = if best.is_empty() {
+            found.to_vec()
+        } else {
+            best
+        };
         all.sort_by(|a, b| {
             let pa = self.note(*a).map(|n| &n.path);
             let pb = self.note(*b).map(|n| &n.path);

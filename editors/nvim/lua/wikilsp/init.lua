@@ -1,0 +1,93 @@
+-- wikilsp for Neovim 0.10 (works on 0.11+ too, but there prefer `vim.lsp.enable('wikilsp')`).
+--
+--   require('wikilsp').setup {
+--     cmd = { '/path/to/wikilsp' },   -- default: vim.g.wikilsp_cmd, $WIKILSP_SERVER, 'wikilsp'
+--     on_attach = function(client, bufnr) ... end,
+--     capabilities = nil,               -- passed to vim.lsp.start as is
+--     filetypes = { 'markdown' },
+--   }
+--
+-- Root: the nearest folder above the note holding `.wikilsp.toml` or `.git`, else the note's
+-- own folder (the same rule as lsp/wikilsp.lua).
+
+local M = {}
+
+M.name = 'wikilsp'
+M.root_markers = { '.wikilsp.toml', '.git' }
+
+---@type table
+M.options = {}
+
+--- The command that starts the server.
+---@param cmd? string|string[]
+---@return string[]
+function M.cmd(cmd)
+  cmd = cmd or vim.g.wikilsp_cmd
+  if type(cmd) == 'string' and cmd ~= '' then
+    return { cmd }
+  elseif type(cmd) == 'table' and #cmd > 0 then
+    return vim.deepcopy(cmd)
+  end
+  local env = vim.env.WIKILSP_SERVER
+  if env and env ~= '' then
+    return { env }
+  end
+  return { 'wikilsp' }
+end
+
+--- The workspace folder for the note in `bufnr`, or nil when the buffer is not a file on disk.
+---@param bufnr integer
+---@return string?
+function M.root_dir(bufnr)
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  if name == '' or vim.bo[bufnr].buftype ~= '' or name:match('^%a[%w+.-]*://') then
+    return nil
+  end
+  return vim.fs.root(bufnr, M.root_markers) or vim.fs.dirname(vim.fs.normalize(name))
+end
+
+--- Starts (or reuses) the server for `bufnr` and attaches it. Returns the client id.
+---@param bufnr? integer
+---@param opts? table same keys as setup()
+---@return integer?
+function M.start(bufnr, opts)
+  bufnr = (bufnr == nil or bufnr == 0) and vim.api.nvim_get_current_buf() or bufnr
+  opts = vim.tbl_extend('force', M.options, opts or {})
+  local root = M.root_dir(bufnr)
+  if not root then
+    return nil
+  end
+  return vim.lsp.start({
+    name = M.name,
+    cmd = M.cmd(opts.cmd),
+    root_dir = root,
+    on_attach = opts.on_attach,
+    capabilities = opts.capabilities,
+    handlers = opts.handlers,
+    settings = opts.settings,
+    cmd_env = opts.cmd_env,
+  }, { bufnr = bufnr })
+end
+
+--- Starts the server for every markdown buffer, now and later.
+---@param opts? { cmd?: string|string[], on_attach?: fun(client: vim.lsp.Client, bufnr: integer), capabilities?: table, filetypes?: string[], handlers?: table, settings?: table, cmd_env?: table }
+function M.setup(opts)
+  M.options = opts or {}
+  local filetypes = M.options.filetypes or { 'markdown' }
+  local group = vim.api.nvim_create_augroup('wikilsp', { clear = true })
+  vim.api.nvim_create_autocmd('FileType', {
+    group = group,
+    pattern = filetypes,
+    callback = function(args)
+      M.start(args.buf)
+    end,
+  })
+  -- Buffers that were already open before setup().
+  for _, buf in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(buf) and vim.tbl_contains(filetypes, vim.bo[buf].filetype) then
+      M.start(buf)
+    end
+  end
+end
+
+return M

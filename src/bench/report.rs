@@ -1,0 +1,320 @@
+//! The bench's output: targets, the table of figures against them, and the JSON form.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::measure::{Figures, IndexMethod, Stats};
+
+/// What was measured on, for the heading and the JSON.
+pub struct Context {
+    pub notes: usize,
+    pub seed: u64,
+    pub iterations: usize,
+    pub vault_bytes: u64,
+    pub links: usize,
+    pub broken_links: usize,
+    pub generate: Duration,
+    /// `None` when rg is not installed.
+    pub rg: Option<Duration>,
+    pub server_cmd: String,
+    pub compare_cmd: Option<String>,
+}
+
+/// A figure with a target: the targets hold for 10,000 notes on a 2-core machine.
+struct Row {
+    key: &'static str,
+    name: &'static str,
+    unit: Unit,
+    limit: f64,
+    /// `≤` rather than `<`.
+    inclusive: bool,
+    value: fn(&Figures) -> Option<f64>,
+    stats: Option<fn(&Figures) -> Stats>,
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Ms,
+    Mb,
+}
+
+const ROWS: &[Row] = &[
+    Row {
+        key: "index",
+        name: "index complete",
+        unit: Unit::Ms,
+        limit: 500.0,
+        inclusive: true,
+        value: |f| Some(ms(f.index)),
+        stats: None,
+    },
+    Row {
+        key: "completion",
+        name: "completion p95",
+        unit: Unit::Ms,
+        limit: 10.0,
+        inclusive: false,
+        value: |f| Some(ms(f.completion.p95)),
+        stats: Some(|f| f.completion),
+    },
+    Row {
+        key: "definition",
+        name: "definition p95",
+        unit: Unit::Ms,
+        limit: 2.0,
+        inclusive: false,
+        value: |f| Some(ms(f.definition.p95)),
+        stats: Some(|f| f.definition),
+    },
+    Row {
+        key: "hover",
+        name: "hover p95",
+        unit: Unit::Ms,
+        limit: 2.0,
+        inclusive: false,
+        value: |f| Some(ms(f.hover.p95)),
+        stats: Some(|f| f.hover),
+    },
+    Row {
+        key: "diagnostics",
+        name: "change→diagnostics p95",
+        unit: Unit::Ms,
+        limit: 10.0,
+        inclusive: false,
+        value: |f| Some(ms(f.diagnostics.p95)),
+        stats: Some(|f| f.diagnostics),
+    },
+    Row {
+        key: "peak_rss",
+        name: "peak RSS",
+        unit: Unit::Mb,
+        limit: 150.0,
+        inclusive: false,
+        value: |f| f.peak_rss_mb,
+        stats: None,
+    },
+];
+
+impl Row {
+    fn passes(&self, f: &Figures) -> Option<bool> {
+        let v = (self.value)(f)?;
+        Some(if self.inclusive {
+            v <= self.limit
+        } else {
+            v < self.limit
+        })
+    }
+
+    fn target(&self) -> String {
+        format!(
+            "{} {}",
+            if self.inclusive { "≤" } else { "<" },
+            fmt(self.limit, self.unit)
+        )
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn fmt(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Mb => format!("{v:.1} MB"),
+        Unit::Ms if v >= 1000.0 => format!("{:.2} s", v / 1000.0),
+        Unit::Ms if v >= 100.0 => format!("{v:.0} ms"),
+        Unit::Ms => format!("{v:.2} ms"),
+    }
+}
+
+fn fmt_opt(v: Option<f64>, unit: Unit) -> String {
+    v.map_or_else(|| "n/a".to_string(), |v| fmt(v, unit))
+}
+
+/// Whether every figure meets its target (an unmeasurable one, like RSS off Linux, does not count).
+pub fn all_pass(f: &Figures) -> bool {
+    ROWS.iter().all(|r| r.passes(f) != Some(false))
+}
+
+pub fn print_table(ctx: &Context, primary: &Figures, compare: Option<&Figures>) {
+    println!(
+        "wikilsp bench: {} notes ({:.1} MB, {} links, {:.1}% broken; generated in {:.2} s), seed {}, {} iterations",
+        ctx.notes,
+        ctx.vault_bytes as f64 / 1e6,
+        ctx.links,
+        100.0 * ctx.broken_links as f64 / ctx.links.max(1) as f64,
+        ctx.generate.as_secs_f64(),
+        ctx.seed,
+        ctx.iterations,
+    );
+    println!("server:  {}", ctx.server_cmd);
+    if let Some(c) = &ctx.compare_cmd {
+        println!("compare: {c}   (ratio = server / compare; below 1 means the server is faster)");
+    }
+    if ctx.notes != 10_000 {
+        println!("note: the targets are set for 10,000 notes");
+    }
+    println!();
+
+    let mut header = format!(
+        "{:<24} {:>10}  {:<10} {:<6}",
+        "figure", "value", "target", "result"
+    );
+    if compare.is_some() {
+        header.push_str(&format!(" {:>10} {:>7}", "compare", "ratio"));
+    }
+    header.push_str("  detail");
+    println!("{header}");
+    println!("{}", "-".repeat(header.chars().count() + 30));
+
+    for row in ROWS {
+        let value = (row.value)(primary);
+        let verdict = match row.passes(primary) {
+            Some(true) => "PASS",
+            Some(false) => "over",
+            None => "n/a",
+        };
+        let mut line = format!(
+            "{:<24} {:>10}  {:<10} {:<6}",
+            row.name,
+            fmt_opt(value, row.unit),
+            row.target(),
+            verdict
+        );
+        if let Some(c) = compare {
+            let other = (row.value)(c);
+            line.push_str(&format!(
+                " {:>10} {:>7}",
+                fmt_opt(other, row.unit),
+                fmt_ratio(value, other)
+            ));
+        }
+        line.push_str("  ");
+        line.push_str(&detail(row, primary));
+        println!("{}", line.trim_end());
+    }
+
+    match ctx.rg {
+        Some(rg) => println!(
+            "{:<24} {:>10}  index / rg = {:.1}",
+            "rg -c '\\[\\[' (floor)",
+            fmt(ms(rg), Unit::Ms),
+            primary.index.as_secs_f64() / rg.as_secs_f64().max(1e-9)
+        ),
+        None => println!("rg -c '\\[\\[': skipped (rg is not on PATH)"),
+    }
+    for (label, f) in std::iter::once(("server", primary)).chain(compare.map(|c| ("compare", c))) {
+        for w in &f.warnings {
+            println!("warning ({label}): {w}");
+        }
+        if let Some(e) = &f.shutdown_error {
+            println!("FAILURE ({label}): unclean shutdown: {e}");
+        }
+    }
+}
+
+fn detail(row: &Row, f: &Figures) -> String {
+    match (row.key, row.stats) {
+        ("index", _) => match &f.index_method {
+            IndexMethod::Progress { title } => format!("via $/progress end ({title:?})"),
+            IndexMethod::DefinitionPoll => "via definition poll (no progress sent)".to_string(),
+        },
+        (key, Some(stats)) => {
+            let s = stats(f);
+            let extra = match key {
+                "completion" => format!(", {} items", f.completion_items),
+                "definition" => format!(", found {}/{}", f.definition_found, s.n),
+                "hover" => format!(", answered {}/{}", f.hover_found, s.n),
+                _ => String::new(),
+            };
+            format!(
+                "median {}, max {}{extra}",
+                fmt(ms(s.median), Unit::Ms),
+                fmt(ms(s.max), Unit::Ms)
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn fmt_ratio(a: Option<f64>, b: Option<f64>) -> String {
+    ratio(a, b).map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}"))
+}
+
+fn stats_json(s: Stats) -> Value {
+    json!({"n": s.n, "median": ms(s.median), "p95": ms(s.p95), "max": ms(s.max)})
+}
+
+fn figures_json(cmd: &str, f: &Figures) -> Value {
+    let method = match &f.index_method {
+        IndexMethod::Progress { title } => json!({"kind": "progress", "title": title}),
+        IndexMethod::DefinitionPoll => json!({"kind": "definition_poll"}),
+    };
+    let pass: serde_json::Map<String, Value> = ROWS
+        .iter()
+        .map(|r| (r.key.to_string(), json!(r.passes(f))))
+        .collect();
+    json!({
+        "command": cmd,
+        "index_ms": ms(f.index),
+        "index_method": method,
+        "completion_ms": stats_json(f.completion),
+        "definition_ms": stats_json(f.definition),
+        "hover_ms": stats_json(f.hover),
+        "diagnostics_ms": stats_json(f.diagnostics),
+        "peak_rss_mb": f.peak_rss_mb,
+        "completion_items": f.completion_items,
+        "definition_found": f.definition_found,
+        "hover_found": f.hover_found,
+        "pass": pass,
+        "all_pass": all_pass(f),
+        "warnings": f.warnings,
+        "shutdown_error": f.shutdown_error,
+    })
+}
+
+/// One object with every figure; ratios are server / compare per targeted figure.
+pub fn to_json(ctx: &Context, primary: &Figures, compare: Option<&Figures>) -> Value {
+    let ratios = compare.map(|c| {
+        ROWS.iter()
+            .map(|r| {
+                (
+                    r.key.to_string(),
+                    json!(ratio((r.value)(primary), (r.value)(c))),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+    });
+    let targets: serde_json::Map<String, Value> = ROWS
+        .iter()
+        .map(|r| {
+            (
+                r.key.to_string(),
+                json!({"limit": r.limit, "inclusive": r.inclusive}),
+            )
+        })
+        .collect();
+    json!({
+        "notes": ctx.notes,
+        "seed": ctx.seed,
+        "iterations": ctx.iterations,
+        "vault_bytes": ctx.vault_bytes,
+        "links": ctx.links,
+        "broken_links": ctx.broken_links,
+        "generate_ms": ms(ctx.generate),
+        "rg_ms": ctx.rg.map(ms),
+        "index_over_rg": ctx.rg.map(|rg| primary.index.as_secs_f64() / rg.as_secs_f64().max(1e-9)),
+        "targets": targets,
+        "server": figures_json(&ctx.server_cmd, primary),
+        "compare": compare.zip(ctx.compare_cmd.as_deref()).map(|(c, cmd)| figures_json(cmd, c)),
+        "ratios": ratios,
+    })
+}

@@ -1,0 +1,315 @@
+//! The YAML frontmatter block at the top of a note: where it starts and ends, the three keys the
+//! server reads (`title`, `videoId`, `aliases`), where the title is written, and why a block is
+//! bad when it is.
+//!
+//! The YAML is read with yaml-rust2's event parser rather than `YamlLoader`: only three top-level
+//! keys matter, and building the whole tree would let an alias bomb (`&a [*b, *b, …]`) blow up
+//! memory and a deeply nested list overflow the stack when dropped. Duplicate top-level keys are
+//! refused as `YamlLoader` would.
+
+use std::collections::HashSet;
+
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::TScalarStyle;
+
+use crate::syntax::{Frontmatter, Problem, ProblemKind, TextRange};
+
+/// What the top of a note holds.
+pub(super) struct Top {
+    pub(super) frontmatter: Option<Frontmatter>,
+    /// Where the body starts: after the closing line, or at `start` when there is no block.
+    pub(super) body_start: usize,
+    pub(super) problem: Option<Problem>,
+}
+
+/// Reads the frontmatter block that opens at `start` (the first byte after any BOM), if any.
+pub(super) fn read(text: &str, start: usize) -> Top {
+    let none = Top {
+        frontmatter: None,
+        body_start: start,
+        problem: None,
+    };
+    let (open_end, mut pos) = line_at(text, start);
+    if text[start..open_end].trim_end() != "---" {
+        return none;
+    }
+    let open_line = TextRange::new(start, open_end);
+    let yaml_start = pos;
+    let (close_start, block_end) = loop {
+        if pos >= text.len() {
+            return Top {
+                problem: Some(bad(
+                    open_line,
+                    "bad frontmatter: \"---\" is never closed".to_string(),
+                )),
+                ..none
+            };
+        }
+        let (end, next) = line_at(text, pos);
+        let line = text[pos..end].trim_end();
+        if line == "---" || line == "..." {
+            break (pos, next);
+        }
+        pos = next;
+    };
+    let mut frontmatter = Frontmatter {
+        range: TextRange::new(start, block_end),
+        ..Default::default()
+    };
+    let src = &text[yaml_start..close_start];
+    // yaml-rust2 is not known to panic, but a note must never take the server down.
+    let read = std::panic::catch_unwind(|| read_yaml(src)).unwrap_or_else(|_| {
+        Err(YamlError {
+            message: "unreadable yaml".to_string(),
+            line: 0,
+        })
+    });
+    let problem = match read {
+        Ok(fields) if fields.not_a_mapping => Some(bad(
+            open_line,
+            "bad frontmatter: expected \"key: value\" lines, not a single value or list"
+                .to_string(),
+        )),
+        Ok(fields) => {
+            frontmatter.title_range = fields
+                .title
+                .as_deref()
+                .and_then(|t| title_range(text, yaml_start, close_start, t));
+            frontmatter.title = fields.title;
+            frontmatter.video_id = fields.video_id;
+            frontmatter.aliases = fields.aliases;
+            None
+        }
+        Err(e) => {
+            let range = nth_line(text, yaml_start, close_start, e.line).unwrap_or(open_line);
+            Some(bad(range, format!("bad frontmatter: {}", e.message)))
+        }
+    };
+    Top {
+        frontmatter: Some(frontmatter),
+        body_start: block_end,
+        problem,
+    }
+}
+
+fn bad(range: TextRange, message: String) -> Problem {
+    Problem {
+        kind: ProblemKind::BadFrontmatter,
+        range,
+        message,
+    }
+}
+
+/// The end of the line at `pos` (before `\r\n` or `\n`) and the start of the next line.
+pub(super) fn line_at(text: &str, pos: usize) -> (usize, usize) {
+    let (mut end, next) = match text[pos..].find('\n') {
+        Some(k) => (pos + k, pos + k + 1),
+        None => (text.len(), text.len()),
+    };
+    if end > pos && text.as_bytes()[end - 1] == b'\r' {
+        end -= 1;
+    }
+    (end, next)
+}
+
+/// The range of the 1-based `line` of the YAML in `start..end`.
+fn nth_line(text: &str, start: usize, end: usize, line: usize) -> Option<TextRange> {
+    let mut pos = start;
+    for _ in 1..line {
+        let (_, next) = line_at(text, pos);
+        if next >= end {
+            return None;
+        }
+        pos = next;
+    }
+    (line > 0 && pos < end).then(|| TextRange::new(pos, line_at(text, pos).0.min(end)))
+}
+
+/// Where the title's value is written, when it is a one-line scalar on a top-level `title:`
+/// line whose text (inside any quotes) is exactly the title read from the YAML. Anything
+/// cleverer (escapes, folded lines, block scalars) gets no range rather than a wrong one.
+fn title_range(text: &str, start: usize, end: usize, title: &str) -> Option<TextRange> {
+    let bytes = text.as_bytes();
+    let mut pos = start;
+    while pos < end {
+        let (line_end, next) = line_at(text, pos);
+        let line_end = line_end.min(end);
+        if text[pos..line_end].starts_with("title:") {
+            let mut v = pos + "title:".len();
+            if v < line_end && !matches!(bytes[v], b' ' | b'\t') {
+                return None;
+            }
+            while v < line_end && matches!(bytes[v], b' ' | b'\t') {
+                v += 1;
+            }
+            let (a, b) = match bytes.get(v) {
+                Some(&q @ (b'"' | b'\'')) if v < line_end => {
+                    let k = text[v + 1..line_end].find(q as char)?;
+                    (v + 1, v + 1 + k)
+                }
+                _ => {
+                    let value = &text[v..line_end];
+                    let value = match value.find(" #").or_else(|| value.find("\t#")) {
+                        Some(k) => &value[..k],
+                        None => value,
+                    };
+                    (v, v + value.trim_end().len())
+                }
+            };
+            return (text[a..b] == *title).then(|| TextRange::new(a, b));
+        }
+        pos = next;
+    }
+    None
+}
+
+struct YamlError {
+    message: String,
+    /// 1-based line in the YAML, 0 when unknown.
+    line: usize,
+}
+
+#[derive(Default)]
+struct Fields {
+    title: Option<String>,
+    video_id: Option<String>,
+    aliases: Vec<String>,
+    not_a_mapping: bool,
+}
+
+/// The keys read, in the order of [`KEY_NAMES`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Title,
+    VideoId,
+    Aliases,
+    Other,
+}
+
+const KEY_NAMES: [&str; 3] = ["title", "videoId", "aliases"];
+
+/// Walks the YAML events of the first document, keeping only what the three keys hold.
+fn read_yaml(src: &str) -> Result<Fields, YamlError> {
+    let mut fields = Fields::default();
+    let mut parser = Parser::new_from_str(src);
+    let mut depth = 0usize;
+    let mut root_is_map = false;
+    let mut root_done = false;
+    let mut expect_key = true;
+    let mut key = Key::Other;
+    let mut in_alias_list = false;
+    let mut seen = [false; 3];
+    let mut other_keys: HashSet<String> = HashSet::new();
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| YamlError {
+            message: e.info().to_lowercase(),
+            line: e.marker().line(),
+        })?;
+        let at_root = depth == 0;
+        let in_root_map = depth == 1 && root_is_map && !root_done;
+        match event {
+            Event::StreamEnd => break,
+            Event::Scalar(value, style, ..) => {
+                let value = scalar_text(value, style);
+                if at_root {
+                    if !root_done && value.is_some() {
+                        fields.not_a_mapping = true;
+                    }
+                    root_done = true;
+                } else if in_root_map && expect_key {
+                    key = match value.as_deref() {
+                        Some("title") => Key::Title,
+                        Some("videoId") => Key::VideoId,
+                        Some("aliases") => Key::Aliases,
+                        _ => Key::Other,
+                    };
+                    match key {
+                        Key::Other => {
+                            if let Some(v) = value {
+                                if other_keys.contains(&v) {
+                                    return Err(duplicate(&v, mark.line()));
+                                }
+                                other_keys.insert(v);
+                            }
+                        }
+                        k => {
+                            if std::mem::replace(&mut seen[k as usize], true) {
+                                return Err(duplicate(KEY_NAMES[k as usize], mark.line()));
+                            }
+                        }
+                    }
+                    expect_key = false;
+                } else if in_root_map {
+                    match key {
+                        Key::Title => fields.title = value,
+                        Key::VideoId => fields.video_id = value,
+                        Key::Aliases => fields
+                            .aliases
+                            .extend(value.filter(|v| !v.trim().is_empty())),
+                        Key::Other => {}
+                    }
+                    expect_key = true;
+                } else if depth == 2 && in_alias_list {
+                    fields
+                        .aliases
+                        .extend(value.filter(|v| !v.trim().is_empty()));
+                }
+            }
+            Event::Alias(_) => {
+                if at_root {
+                    root_done = true;
+                } else if in_root_map {
+                    if expect_key {
+                        key = Key::Other;
+                    }
+                    expect_key = !expect_key;
+                }
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                if at_root && !root_done {
+                    root_is_map = matches!(event, Event::MappingStart(..));
+                    fields.not_a_mapping = !root_is_map;
+                } else if in_root_map {
+                    if expect_key {
+                        key = Key::Other;
+                    }
+                    in_alias_list = !expect_key
+                        && key == Key::Aliases
+                        && matches!(event, Event::SequenceStart(..));
+                }
+                depth += 1;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    root_done = true;
+                } else if depth == 1 && root_is_map && !root_done {
+                    expect_key = !expect_key;
+                    in_alias_list = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !root_is_map {
+        fields.title = None;
+        fields.video_id = None;
+        fields.aliases.clear();
+    }
+    Ok(fields)
+}
+
+fn duplicate(key: &str, line: usize) -> YamlError {
+    YamlError {
+        message: format!("duplicate key \"{key}\""),
+        line,
+    }
+}
+
+/// A scalar's text, or `None` for YAML null. Plain numbers and booleans keep their text as
+/// written (`title: 1984` is the title "1984").
+fn scalar_text(value: String, style: TScalarStyle) -> Option<String> {
+    let null = style == TScalarStyle::Plain
+        && matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL");
+    (!null).then_some(value)
+}

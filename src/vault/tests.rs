@@ -1,0 +1,198 @@
+//! Unit tests of the index: resolution levels, the folder rule, incremental changes.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::syntax::parse_note;
+
+fn root() -> PathBuf {
+    PathBuf::from("/vault")
+}
+
+/// A vault from `(relative path, text)` pairs.
+fn vault(notes: &[(&str, &str)]) -> Vault {
+    let scanned = notes
+        .iter()
+        .map(|(p, t)| ScannedNote {
+            path: root().join(p),
+            parsed: parse_note(t),
+        })
+        .collect();
+    Vault::from_scan(vec![root()], scanned)
+}
+
+fn resolve(v: &Vault, target: &str, from: &str) -> Vec<String> {
+    v.resolve(target, &root().join(from))
+        .candidates()
+        .into_iter()
+        .map(|id| v.note(id).unwrap().rel_path.clone())
+        .collect()
+}
+
+#[test]
+fn each_level_resolves_in_order() {
+    let v = vault(&[
+        (
+            "ch1/diffusion_models.md",
+            "---\ntitle: Diffusion Models and ControlNet\n---\n",
+        ),
+        ("Solar_Wind.md", "# Solar wind\n"),
+        ("solar_wind.md", "# Another\n"),
+        (
+            "people/ada.md",
+            "---\naliases: [Countess of Lovelace]\n---\n",
+        ),
+        ("us_policy.md", "---\ntitle: U.S. policy\n---\n"),
+    ]);
+    // (1) path, ignoring case
+    assert_eq!(
+        resolve(&v, "CH1/Diffusion_Models", "x.md"),
+        ["ch1/diffusion_models.md"]
+    );
+    // (2) exact stem wins over the case-insensitive match
+    assert_eq!(resolve(&v, "Solar_Wind", "x.md"), ["Solar_Wind.md"]);
+    assert_eq!(resolve(&v, "solar_wind", "x.md"), ["solar_wind.md"]);
+    // (3) stem ignoring case: both notes tie, neither is in an enclosing folder... both are at the root
+    assert_eq!(
+        resolve(&v, "SOLAR_WIND", "x.md"),
+        ["Solar_Wind.md", "solar_wind.md"]
+    );
+    // (4) slug of a title, of an alias
+    assert_eq!(
+        resolve(&v, "Diffusion Models and ControlNet", "x.md"),
+        ["ch1/diffusion_models.md"]
+    );
+    assert_eq!(
+        resolve(&v, "countess of lovelace", "x.md"),
+        ["people/ada.md"]
+    );
+    // (5) loose key
+    assert_eq!(resolve(&v, "US-Policy", "x.md"), ["us_policy.md"]);
+    assert_eq!(resolve(&v, "nothing_here", "x.md"), Vec::<String>::new());
+    // a moved note is still found by the last segment of a path
+    assert_eq!(resolve(&v, "old/ada", "x.md"), ["people/ada.md"]);
+    assert_eq!(resolve(&v, "ada.md", "x.md"), ["people/ada.md"]);
+}
+
+#[test]
+fn own_folder_then_nearest_enclosing_folder_wins() {
+    let v = vault(&[
+        ("ch1/intro.md", ""),
+        ("ch2/intro.md", ""),
+        ("a/x.md", ""),
+        ("x.md", ""),
+        ("a/c/x.md", ""),
+    ]);
+    assert_eq!(resolve(&v, "intro", "ch1/index.md"), ["ch1/intro.md"]);
+    assert_eq!(resolve(&v, "intro", "ch2/index.md"), ["ch2/intro.md"]);
+    assert_eq!(
+        resolve(&v, "intro", "people/p.md"),
+        ["ch1/intro.md", "ch2/intro.md"]
+    );
+    assert_eq!(resolve(&v, "x", "a/b/n.md"), ["a/x.md"]);
+    assert_eq!(resolve(&v, "x", "z/n.md"), ["x.md"]);
+    assert_eq!(resolve(&v, "x", "a/c/d/n.md"), ["a/c/x.md"]);
+    assert!(matches!(
+        v.resolve("intro", Path::new("/vault/people/p.md")),
+        Resolution::Ambiguous(_)
+    ));
+}
+
+#[test]
+fn invisible_unicode_in_file_names_still_resolves() {
+    let v = vault(&[("\u{2068}Putin\u{2069}_and_the_war.md", "")]);
+    assert_eq!(resolve(&v, "putin_and_the_war", "x.md").len(), 1);
+}
+
+#[test]
+fn changes_are_incremental_and_keep_backlinks_right() {
+    let mut v = vault(&[
+        ("a.md", "[[b]] and [[B | again]] and [[missing_topic]]"),
+        ("b.md", "# B\n"),
+    ]);
+    let b_key = link_key("b");
+    assert_eq!(v.links_with_key(&b_key).unwrap().total(), 2);
+    assert!(!v.has_loose_key(&link_key("missing_topic")));
+    // The missing note appears.
+    let path = root().join("missing_topic.md");
+    v.update(&path, parse_note("# Missing topic\n"), None);
+    assert!(v.has_loose_key("missingtopic"));
+    assert_eq!(resolve(&v, "missing_topic", "a.md"), ["missing_topic.md"]);
+    // The linking note changes: its old links go.
+    let a = root().join("a.md");
+    let gen_before = v.generation();
+    v.update(&a, parse_note("no links now"), None);
+    assert!(v.generation() > gen_before);
+    assert!(v.links_with_key(&b_key).is_none());
+    // Removal.
+    v.remove(&path);
+    assert!(!v.has_loose_key("missingtopic"));
+    assert_eq!(v.len(), 2);
+}
+
+#[test]
+fn a_snapshot_does_not_see_later_changes() {
+    let mut v = vault(&[("a.md", "[[b]]")]);
+    let snapshot = v.clone();
+    v.update(&root().join("b.md"), parse_note(""), None);
+    assert_eq!(resolve(&v, "b", "a.md"), ["b.md"]);
+    assert!(resolve(&snapshot, "b", "a.md").is_empty());
+}
+
+#[test]
+fn open_text_stays_until_the_editor_closes_the_note() {
+    let mut v = vault(&[("a.md", "disk")]);
+    let a = root().join("a.md");
+    let id = v.update(&a, parse_note("[[x]]"), Some("[[x]]".into()));
+    assert_eq!(v.text(id).as_deref(), Some("[[x]]"));
+    // A disk change while open does not drop the editor's text.
+    v.upsert(Note::new(a.clone(), &[root()], parse_note("disk 2")));
+    assert_eq!(v.note(id).unwrap().open_text.as_deref(), Some("[[x]]"));
+    v.update(&a, parse_note("disk 2"), None);
+    assert!(v.note(id).unwrap().open_text.is_none());
+}
+
+#[test]
+fn headings_match_by_slug() {
+    let v = vault(&[("a.md", "# Title\n## The Bow Shock, up close\n")]);
+    let id = v.note_by_path(&root().join("a.md")).unwrap();
+    assert_eq!(v.find_heading(id, "the bow shock — Up Close"), Some(1));
+    assert_eq!(v.find_heading(id, "nope"), None);
+}
+
+#[test]
+fn scanning_skips_hidden_and_ignored_folders_and_binary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join(".obsidian")).unwrap();
+    std::fs::create_dir_all(p.join("build")).unwrap();
+    std::fs::create_dir_all(p.join("notes")).unwrap();
+    std::fs::write(p.join(".gitignore"), "build/\n").unwrap();
+    std::fs::write(p.join(".obsidian/x.md"), "hidden").unwrap();
+    std::fs::write(p.join("build/y.md"), "ignored").unwrap();
+    std::fs::write(p.join("notes/a.md"), "# A").unwrap();
+    std::fs::write(p.join("notes/B.MARKDOWN"), "# B").unwrap();
+    std::fs::write(p.join("notes/c.txt"), "not a note").unwrap();
+    std::fs::write(p.join("notes/bin.md"), b"\x00\x01\x02binary").unwrap();
+    std::fs::write(p.join("notes/latin1.md"), b"caf\xe9 [[a]]").unwrap();
+    let (notes, errors) = scan_folder(p, &|_, _| {});
+    let mut names: Vec<String> = notes
+        .iter()
+        .map(|n| {
+            n.path
+                .strip_prefix(p)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["notes/B.MARKDOWN", "notes/a.md", "notes/latin1.md"]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].message.contains("binary"));
+    let latin = notes
+        .iter()
+        .find(|n| n.path.ends_with("latin1.md"))
+        .unwrap();
+    assert_eq!(latin.parsed.links.len(), 1);
+}

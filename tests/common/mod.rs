@@ -1,0 +1,388 @@
+//! An in-memory client for end-to-end tests: it runs the real server over a duplex stream,
+//! speaks JSON-RPC to it, answers its requests, and checks when dropped that the server logged
+//! no error. Fixture vaults are written as one string with `//- /path.md` headers and a `$0`
+//! cursor, so a test reads like the notes it checks.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream, WriteHalf};
+use tokio::sync::{mpsc, oneshot};
+
+/// A vault written to a temporary folder, and where the cursor was.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub cursor: Option<(PathBuf, usize)>,
+}
+
+impl Fixture {
+    /// `//- /folder/note.md` starts a file; `$0` marks the cursor (removed from the text).
+    pub fn new(spec: &str) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cursor = None;
+        let mut current: Option<(PathBuf, String)> = None;
+        let flush = |cur: Option<(PathBuf, String)>, cursor: &mut Option<(PathBuf, usize)>| {
+            if let Some((path, mut text)) = cur {
+                if let Some(i) = text.find("$0") {
+                    text.replace_range(i..i + 2, "");
+                    *cursor = Some((path.clone(), i));
+                }
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, text).unwrap();
+            }
+        };
+        for line in spec.split_inclusive('\n') {
+            if let Some(rest) = line.trim_start().strip_prefix("//- ") {
+                flush(current.take(), &mut cursor);
+                let rel = rest.trim().trim_start_matches('/');
+                current = Some((dir.path().join(rel), String::new()));
+            } else if let Some((_, text)) = current.as_mut() {
+                text.push_str(line);
+            }
+        }
+        flush(current.take(), &mut cursor);
+        Fixture { dir, cursor }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel.trim_start_matches('/'))
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+pub fn uri(path: &Path) -> String {
+    let mut s = String::from("file://");
+    for b in path.to_str().unwrap().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                s.push(b as char)
+            }
+            _ => s.push_str(&format!("%{b:02X}")),
+        }
+    }
+    s
+}
+
+/// The LSP position (UTF-16 columns) of a byte offset, computed independently of the server.
+pub fn position(text: &str, offset: usize) -> Value {
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col: usize = before[line_start..].chars().map(char::len_utf16).sum();
+    json!({ "line": line, "character": col })
+}
+
+pub fn utf8_position(text: &str, offset: usize) -> Value {
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": offset - line_start })
+}
+
+type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
+
+pub struct TestServer {
+    writer: WriteHalf<DuplexStream>,
+    pending: Pending,
+    notifications: mpsc::UnboundedReceiver<Value>,
+    /// Every notification seen so far (also those consumed by waits).
+    pub seen: Vec<Value>,
+    /// Requests the server sent us, by method.
+    pub server_requests: Arc<Mutex<Vec<Value>>>,
+    /// Our answers to the server's requests, waiting to be written.
+    replies: Arc<Mutex<Vec<Value>>>,
+    next_id: i64,
+    server: tokio::task::JoinHandle<()>,
+    pub root: PathBuf,
+}
+
+pub fn default_capabilities() -> Value {
+    json!({
+        "general": { "positionEncodings": ["utf-16"] },
+        "window": { "workDoneProgress": true },
+        "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true }, "workspaceFolders": true },
+        "textDocument": {
+            "completion": { "completionItem": { "snippetSupport": true } },
+            "hover": { "contentFormat": ["markdown", "plaintext"] },
+            "publishDiagnostics": { "versionSupport": true }
+        }
+    })
+}
+
+impl TestServer {
+    /// Starts the server on `root` with the capabilities VS Code would send, and waits until
+    /// the vault is indexed.
+    pub async fn start(root: &Path) -> TestServer {
+        Self::start_with(root, default_capabilities()).await
+    }
+
+    pub async fn start_with(root: &Path, capabilities: Value) -> TestServer {
+        let mut server = Self::spawn(root);
+        server
+            .request(
+                "initialize",
+                json!({
+                    "processId": null,
+                    "rootUri": uri(root),
+                    "capabilities": capabilities,
+                    "workspaceFolders": [{ "uri": uri(root), "name": "vault" }],
+                }),
+            )
+            .await;
+        server.notify("initialized", json!({})).await;
+        server.wait_indexed().await;
+        server
+    }
+
+    /// The server, before `initialize`.
+    pub fn spawn(root: &Path) -> TestServer {
+        let (client_io, server_io) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_io);
+        let server = tokio::spawn(wikilsp::lsp::serve(server_read, server_write));
+        let (client_read, writer) = tokio::io::split(client_io);
+        let pending: Pending = Arc::default();
+        let server_requests: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let (note_tx, notifications) = mpsc::unbounded_channel();
+        let replies: Arc<Mutex<Vec<Value>>> = Arc::default();
+        {
+            let pending = pending.clone();
+            let server_requests = server_requests.clone();
+            let replies = replies.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(client_read);
+                while let Some(msg) = read_message(&mut reader).await {
+                    if msg.get("id").is_some() && msg.get("method").is_some() {
+                        server_requests.lock().unwrap().push(msg.clone());
+                        replies
+                            .lock()
+                            .unwrap()
+                            .push(json!({ "jsonrpc": "2.0", "id": msg["id"], "result": null }));
+                    } else if let Some(id) = msg.get("id").and_then(Value::as_i64) {
+                        if let Some(tx) = pending.lock().unwrap().remove(&id) {
+                            let _ = tx.send(msg);
+                        }
+                    } else {
+                        let _ = note_tx.send(msg);
+                    }
+                }
+            });
+        }
+        TestServer {
+            writer,
+            pending,
+            notifications,
+            seen: Vec::new(),
+            server_requests,
+            replies,
+            next_id: 1,
+            server,
+            root: root.to_path_buf(),
+        }
+    }
+
+    async fn send(&mut self, msg: Value) {
+        self.flush_replies().await;
+        let body = serde_json::to_vec(&msg).unwrap();
+        let header = format!("Content-Length: {}\r\n\r\n", body.len());
+        self.writer.write_all(header.as_bytes()).await.unwrap();
+        self.writer.write_all(&body).await.unwrap();
+        self.writer.flush().await.unwrap();
+    }
+
+    async fn flush_replies(&mut self) {
+        let pending: Vec<Value> = std::mem::take(&mut *self.replies.lock().unwrap());
+        for msg in pending {
+            let body = serde_json::to_vec(&msg).unwrap();
+            let header = format!("Content-Length: {}\r\n\r\n", body.len());
+            self.writer.write_all(header.as_bytes()).await.unwrap();
+            self.writer.write_all(&body).await.unwrap();
+        }
+        self.writer.flush().await.unwrap();
+    }
+
+    /// Sends a request and returns its whole response (`result` or `error`).
+    pub async fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        let (tx, mut rx) = oneshot::channel();
+        self.pending.lock().unwrap().insert(id, tx);
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
+            .await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            // Keep answering the server's own requests while we wait.
+            tokio::select! {
+                r = &mut rx => return r.expect("the server dropped the request"),
+                _ = tokio::time::sleep(Duration::from_millis(5)) => {
+                    self.flush_replies().await;
+                    assert!(tokio::time::Instant::now() < deadline, "no answer to {method} within 20 s");
+                }
+            }
+        }
+    }
+
+    /// Sends a request and returns its result, failing the test on an error.
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        let response = self.request_raw(method, params).await;
+        if let Some(e) = response.get("error") {
+            panic!("{method} failed: {e}");
+        }
+        response["result"].clone()
+    }
+
+    pub async fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }))
+            .await;
+    }
+
+    /// Waits for a notification that satisfies `pred`, answering server requests meanwhile.
+    pub async fn wait_for(&mut self, what: &str, mut pred: impl FnMut(&Value) -> bool) -> Value {
+        if let Some(found) = self.seen.iter().find(|m| pred(m)) {
+            return found.clone();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            self.flush_replies().await;
+            let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
+            assert!(
+                !remaining.is_zero(),
+                "timed out waiting for {what}; seen: {:#?}",
+                self.seen
+            );
+            match tokio::time::timeout(
+                remaining.min(Duration::from_millis(20)),
+                self.notifications.recv(),
+            )
+            .await
+            {
+                Ok(Some(msg)) => {
+                    self.seen.push(msg.clone());
+                    if pred(&msg) {
+                        return msg;
+                    }
+                }
+                Ok(None) => panic!("the server closed the connection while waiting for {what}"),
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Forgets the notifications seen so far, so later waits see only new ones.
+    pub fn forget_seen(&mut self) {
+        while let Ok(msg) = self.notifications.try_recv() {
+            self.seen.push(msg);
+        }
+        self.seen.clear();
+    }
+
+    pub async fn wait_indexed(&mut self) -> Value {
+        self.wait_for("the end of indexing", |m| {
+            m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end"
+        })
+        .await
+    }
+
+    /// Waits for diagnostics of `path` that satisfy `pred`; returns them.
+    pub async fn diagnostics_where(
+        &mut self,
+        path: &Path,
+        mut pred: impl FnMut(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let u = uri(path);
+        let msg = self
+            .wait_for(&format!("diagnostics of {}", path.display()), |m| {
+                m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["uri"] == u.as_str()
+                    && pred(m["params"]["diagnostics"].as_array().unwrap())
+            })
+            .await;
+        msg["params"]["diagnostics"].as_array().unwrap().clone()
+    }
+
+    /// The newest diagnostics published for `path` after the server has gone quiet.
+    pub async fn latest_diagnostics(&mut self, path: &Path) -> Vec<Value> {
+        let u = uri(path);
+        self.wait_for(&format!("diagnostics of {}", path.display()), |m| {
+            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == u.as_str()
+        })
+        .await;
+        // Let any newer publication arrive.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        while let Ok(msg) = self.notifications.try_recv() {
+            self.seen.push(msg);
+        }
+        let latest = self
+            .seen
+            .iter()
+            .rev()
+            .find(|m| {
+                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == u.as_str()
+            })
+            .unwrap();
+        latest["params"]["diagnostics"].as_array().unwrap().clone()
+    }
+
+    pub async fn open(&mut self, path: &Path) -> String {
+        let text = std::fs::read_to_string(path).unwrap();
+        self.open_with(path, &text).await;
+        text
+    }
+
+    pub async fn open_with(&mut self, path: &Path, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri(path), "languageId": "markdown", "version": 1, "text": text } }),
+        )
+        .await;
+    }
+
+    pub async fn shutdown(mut self) {
+        self.request("shutdown", json!(null)).await;
+        self.notify("exit", json!(null)).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.server).await;
+        self.check_no_errors();
+    }
+
+    /// The server must not have logged an error to the client.
+    pub fn check_no_errors(&mut self) {
+        while let Ok(msg) = self.notifications.try_recv() {
+            self.seen.push(msg);
+        }
+        let errors: Vec<&Value> = self
+            .seen
+            .iter()
+            .filter(|m| {
+                (m["method"] == "window/logMessage" || m["method"] == "window/showMessage")
+                    && m["params"]["type"] == 1
+            })
+            .collect();
+        assert!(errors.is_empty(), "the server reported errors: {errors:#?}");
+    }
+}
+
+async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Option<Value> {
+    let mut len = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await.ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length: ") {
+            len = v.parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; len?];
+    reader.read_exact(&mut body).await.ok()?;
+    serde_json::from_slice(&body).ok()
+}
