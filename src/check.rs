@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::ide::{self, Severity};
-use crate::vault::{Vault, scan_folders};
+use crate::vault::{Detail, Vault, scan_folders};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -61,7 +61,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let root = std::path::absolute(&root).unwrap_or(root);
-    let (notes, errors) = scan_folders(std::slice::from_ref(&root), &|_, _| {});
+    let (notes, errors) = scan_folders(std::slice::from_ref(&root), Detail::Full, &|_, _| {});
     for e in &errors {
         eprintln!("warning: skipped {e}");
     }

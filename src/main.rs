@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
 fn init_logging() {
     let filter = std::env::var("WIKILSP_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "wikilsp=info".to_owned());
+        .unwrap_or_else(|_| "wikilsp=warn".to_owned());
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)

@@ -6,10 +6,17 @@ use std::path::PathBuf;
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
+use rayon::prelude::*;
 
 use super::FilePosition;
 use crate::syntax::{Link, TextRange};
-use crate::vault::{Resolution, Vault};
+use crate::vault::{KeyLinks, Note, NoteId, Resolution, Vault};
+use std::sync::Arc;
+
+thread_local! {
+    static SCORER: std::cell::RefCell<(Matcher, Vec<char>)> =
+        std::cell::RefCell::new((Matcher::new(Config::DEFAULT), Vec::new()));
+}
 
 /// What the client can do with completion items.
 #[derive(Debug, Clone, Copy)]
@@ -151,13 +158,6 @@ pub fn completion(
     ))
 }
 
-struct Ranked<'a> {
-    score: u32,
-    links: u32,
-    label: &'a str,
-    item: CompletionItem,
-}
-
 fn note_items(
     vault: &Vault,
     pos: FilePosition,
@@ -172,39 +172,37 @@ fn note_items(
         .map(|n| n.path.clone())
         .unwrap_or_default();
     let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
-    let mut matcher = Matcher::new(Config::DEFAULT.match_paths());
-    let mut buf = Vec::new();
-    let mut score = |hay: &str| pattern.score(Utf32Str::new(hay, &mut buf), &mut matcher);
-
-    let mut ranked: Vec<(u32, u32, crate::vault::NoteId)> = Vec::new();
-    for (id, note) in vault.notes() {
-        if id == pos.note || note.root.is_none() {
-            continue;
+    // Scoring every candidate is the cost of completion: spread it over all cores, each
+    // worker thread keeping its own matcher (making one allocates its scoring matrices).
+    let score = |hay: &str| -> Option<u32> {
+        if query.is_empty() {
+            return Some(0);
         }
-        let best = if query.is_empty() {
-            Some(0)
-        } else {
-            note.names().filter_map(&mut score).max()
-        };
-        if let Some(s) = best {
-            ranked.push((s, 0, id));
-        }
-    }
-    let mut missing: Vec<(u32, u32, &str)> = Vec::new();
-    for (key, links) in vault.link_keys() {
-        if vault.has_loose_key(key) {
-            continue;
-        }
-        let spelling = links.main_spelling();
-        let s = if query.is_empty() {
-            Some(0)
-        } else {
-            score(spelling)
-        };
-        if let Some(s) = s {
-            missing.push((s, links.total(), spelling));
-        }
-    }
+        SCORER.with_borrow_mut(|(matcher, buf)| pattern.score(Utf32Str::new(hay, buf), matcher))
+    };
+    let notes: Vec<(NoteId, &Arc<Note>)> = vault.notes().collect();
+    let mut ranked: Vec<(u32, u32, NoteId)> = notes
+        .par_iter()
+        .with_min_len(256)
+        .map(|(id, note)| {
+            if *id == pos.note || note.root.is_none() {
+                return None;
+            }
+            let best = note.search_names().filter_map(score).max();
+            best.map(|s| (s, 0, *id))
+        })
+        .flatten()
+        .collect();
+    let keys: Vec<(&String, &Arc<KeyLinks>)> = vault.missing_targets().collect();
+    let missing: Vec<(u32, u32, &str)> = keys
+        .par_iter()
+        .with_min_len(256)
+        .map(|(_, links)| {
+            let spelling = links.main_spelling();
+            score(spelling).map(|s| (s, links.total(), spelling))
+        })
+        .flatten()
+        .collect();
 
     let total = ranked.len() + missing.len();
     // Rank by score first; the link count only breaks ties, so compute it for the few notes
@@ -218,87 +216,111 @@ fn note_items(
         }
     }
 
-    let mut all: Vec<Ranked> = Vec::with_capacity(ranked.len() + missing.len());
-    for (s, links, id) in ranked {
-        let Some(n) = vault.note(id) else { continue };
-        let target = link_text_for(vault, id, &from);
-        let mut insert = escape_snippet(&target, ctx.snippets);
-        let mut is_snippet = false;
-        if !has_more && ctx.snippets && n.title != n.stem && !n.title.is_empty() {
-            insert.push_str(&format!(" | ${{1:{}}}", escape_snippet(&n.title, true)));
-            is_snippet = true;
-        }
-        if !closed {
-            insert.push_str("]]");
-        }
-        all.push(Ranked {
-            score: s,
-            links,
-            label: &n.title,
-            item: CompletionItem {
-                label: n.title.clone(),
-                kind: CompletionItemKind::Note,
-                detail: n.rel_path.clone(),
-                filter_text: filter_text(query, &n.title),
-                insert_text: if is_snippet {
-                    insert
-                } else {
-                    unescape_plain(insert, ctx.snippets)
-                },
-                is_snippet,
-                edit_range: range,
-                note_path: Some(n.path.clone()),
-            },
-        });
+    // Rank light candidates; build items only for those returned.
+    enum Which<'a> {
+        Note(&'a Note),
+        Missing(&'a str),
     }
-    for (s, links, spelling) in missing {
-        let mut insert = spelling.to_owned();
-        if !closed {
-            insert.push_str("]]");
+    let mut all: Vec<Ranked> = Vec::with_capacity(ranked.len() + missing.len());
+    for (score, links, id) in ranked {
+        if let Some(n) = vault.note(id) {
+            all.push(Ranked {
+                score,
+                note_first: 0,
+                links,
+                label: &n.title,
+                which: Which::Note(n),
+            });
         }
+    }
+    for (score, links, spelling) in missing {
         all.push(Ranked {
-            score: s,
+            score,
+            note_first: 1,
             links,
             label: spelling,
-            item: CompletionItem {
+            which: Which::Missing(spelling),
+        });
+    }
+    struct Ranked<'a> {
+        score: u32,
+        /// Notes before missing targets at equal score: a note is what the user most likely
+        /// means.
+        note_first: u8,
+        links: u32,
+        label: &'a str,
+        which: Which<'a>,
+    }
+    let order = |a: &Ranked, b: &Ranked| {
+        b.score
+            .cmp(&a.score)
+            .then(a.note_first.cmp(&b.note_first))
+            .then(b.links.cmp(&a.links))
+            .then(a.label.len().cmp(&b.label.len()))
+            .then(a.label.cmp(b.label))
+    };
+    if all.len() > ctx.limit {
+        all.select_nth_unstable_by(ctx.limit, order);
+        all.truncate(ctx.limit);
+    }
+    all.sort_by(order);
+
+    let close = if closed { "" } else { "]]" };
+    let items = all
+        .into_iter()
+        .map(|r| match r.which {
+            Which::Note(n) => {
+                let target = link_text_for(vault, n, &from);
+                let placeholder =
+                    !has_more && ctx.snippets && n.title != n.stem && !n.title.is_empty();
+                let insert_text = if placeholder {
+                    format!(
+                        "{} | ${{1:{}}}{close}",
+                        escape_snippet(&target),
+                        escape_snippet(&n.title)
+                    )
+                } else {
+                    format!("{target}{close}")
+                };
+                CompletionItem {
+                    label: n.title.clone(),
+                    kind: CompletionItemKind::Note,
+                    detail: n.rel_path.clone(),
+                    filter_text: filter_text(query, &n.title),
+                    insert_text,
+                    is_snippet: placeholder,
+                    edit_range: range,
+                    note_path: Some(n.path.clone()),
+                }
+            }
+            Which::Missing(spelling) => CompletionItem {
                 label: spelling.to_owned(),
                 kind: CompletionItemKind::MissingTarget,
-                detail: match links {
+                detail: match r.links {
                     1 => "no note yet · 1 link".to_owned(),
                     n => format!("no note yet · {n} links"),
                 },
                 filter_text: filter_text(query, spelling),
-                insert_text: insert,
+                insert_text: format!("{spelling}{close}"),
                 is_snippet: false,
                 edit_range: range,
                 note_path: None,
             },
-        });
-    }
-    // Notes before missing targets at equal score: a note is what the user most likely means.
-    all.sort_by(|a, b| {
-        b.score
-            .cmp(&a.score)
-            .then((a.item.kind as u8).cmp(&(b.item.kind as u8)))
-            .then(b.links.cmp(&a.links))
-            .then(a.label.len().cmp(&b.label.len()))
-            .then(a.label.cmp(b.label))
-    });
-    all.truncate(ctx.limit);
+        })
+        .collect();
     CompletionList {
         incomplete: total > ctx.limit,
-        items: all.into_iter().map(|r| r.item).collect(),
+        items,
     }
 }
 
 /// What to write in a link to reach `id` from the note at `from`: the file stem, or the path
 /// when the stem alone would lead elsewhere (the same stem in two folders).
-fn link_text_for(vault: &Vault, id: crate::vault::NoteId, from: &std::path::Path) -> String {
-    let Some(n) = vault.note(id) else {
-        return String::new();
-    };
+fn link_text_for(vault: &Vault, n: &Note, from: &std::path::Path) -> String {
     match vault.resolve(&n.stem, from) {
-        Resolution::Note(found) if found == id => n.stem.clone(),
+        Resolution::Note(found) if vault.note(found).is_some_and(|f| f.path == n.path) => {
+            n.stem.clone()
+        }
         _ => match n.rel_path.rfind('.') {
             Some(dot) => n.rel_path[..dot].to_owned(),
             None => n.rel_path.clone(),
@@ -306,12 +328,7 @@ fn link_text_for(vault: &Vault, id: crate::vault::NoteId, from: &std::path::Path
     }
 }
 
-fn heading_items(
-    vault: &Vault,
-    id: crate::vault::NoteId,
-    query: &str,
-    range: TextRange,
-) -> CompletionList {
+fn heading_items(vault: &Vault, id: NoteId, query: &str, range: TextRange) -> CompletionList {
     let Some(note) = vault.note(id) else {
         return CompletionList::default();
     };
@@ -406,35 +423,13 @@ fn filter_text(query: &str, label: &str) -> String {
     }
 }
 
-fn escape_snippet(s: &str, snippets: bool) -> String {
-    if !snippets {
-        return s.to_owned();
-    }
+fn escape_snippet(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '$' | '}' | '\\') {
             out.push('\\');
         }
         out.push(c);
-    }
-    out
-}
-
-/// An item that ended up without a placeholder is sent as plain text: undo the escaping.
-fn unescape_plain(s: String, escaped: bool) -> String {
-    if !escaped {
-        return s;
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(n) = chars.next() {
-                out.push(n);
-            }
-        } else {
-            out.push(c);
-        }
     }
     out
 }

@@ -12,7 +12,7 @@ use tower_lsp_server::ls_types::{MessageType, ProgressToken};
 
 use super::diagnostics::DiagnosticsWorker;
 use super::state::State;
-use crate::vault::{Vault, scan_folders};
+use crate::vault::{Detail, Vault, scan_folders};
 
 /// Scans every workspace folder on all cores, then installs the new index in one step.
 /// Requests keep being answered from the previous snapshot (with the open notes) meanwhile.
@@ -46,11 +46,15 @@ pub fn start(client: Client, state: Arc<State>, diagnostics: DiagnosticsWorker, 
             let counters = counters.clone();
             let roots = roots.clone();
             tokio::task::spawn_blocking(move || {
-                let (notes, errors) = scan_folders(&roots, &|done, total| {
+                let t = Instant::now();
+                let (notes, errors) = scan_folders(&roots, Detail::Index, &|done, total| {
                     counters.0.store(done, Ordering::Relaxed);
                     counters.1.store(total, Ordering::Relaxed);
                 });
-                (Vault::from_scan(roots, notes), errors)
+                let scanned = t.elapsed();
+                let vault = Vault::from_scan(roots, notes);
+                tracing::debug!(?scanned, indexed = ?t.elapsed() - scanned, "scan phases");
+                (vault, errors)
             })
         };
         tokio::pin!(scan);

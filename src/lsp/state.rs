@@ -251,7 +251,7 @@ impl State {
         let path = &doc.view.path;
         match read_note_file(path) {
             Ok(text) => {
-                w.vault.update(path, syntax::parse_note(&text), None);
+                w.vault.update(path, parse_closed(&text), None);
             }
             Err(_) => {
                 w.vault.remove(path);
@@ -280,7 +280,7 @@ impl State {
             }
             if is_note_path(path) && path.is_file() {
                 match read_note_file(path) {
-                    Ok(text) => reads.push((path.clone(), Some(syntax::parse_note(&text)))),
+                    Ok(text) => reads.push((path.clone(), Some(parse_closed(&text)))),
                     Err(e) => {
                         tracing::warn!(path = %path.display(), "cannot read note: {e}");
                         reads.push((path.clone(), None));
@@ -312,6 +312,13 @@ impl State {
         }
         out
     }
+}
+
+/// A closed note keeps only what the index needs.
+fn parse_closed(text: &str) -> syntax::ParsedNote {
+    let mut parsed = syntax::parse_note(text);
+    parsed.slim();
+    parsed
 }
 
 fn reapply_open_documents(w: &mut Writer) {

@@ -9,7 +9,7 @@ mod slug;
 mod timestamp;
 
 pub use parse::parse_note;
-pub use slug::{loose_key, slug};
+pub use slug::{loose_key, loose_key_into, slug};
 
 /// A half-open byte range `start..end` into a note's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -82,6 +82,18 @@ impl ParsedNote {
             .as_ref()
             .map(|f| f.aliases.as_slice())
             .unwrap_or(&[])
+    }
+
+    /// Drops what only an open note needs (problems, timestamps, display texts), keeping what
+    /// the index of a closed note uses: names, headings, link targets and every range.
+    pub fn slim(&mut self) {
+        self.problems = Vec::new();
+        self.timestamps = Vec::new();
+        for link in &mut self.links {
+            link.display = None;
+        }
+        self.links.shrink_to_fit();
+        self.headings.shrink_to_fit();
     }
 }
 

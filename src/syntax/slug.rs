@@ -46,20 +46,26 @@ pub fn slug(text: &str) -> String {
 /// `us_highprofile` and `US High Profile` all meet at `ushighprofile`.
 pub fn loose_key(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    loose_key_into(text, &mut out);
+    out
+}
+
+/// [`loose_key`] into a buffer the caller reuses (the index computes millions of them).
+pub fn loose_key_into(text: &str, out: &mut String) {
+    out.clear();
     if text.is_ascii() {
         for &b in text.as_bytes() {
             if b.is_ascii_alphanumeric() {
                 out.push(b.to_ascii_lowercase() as char);
             }
         }
-        return out;
+        return;
     }
     for c in text.chars() {
         if c.is_alphanumeric() {
-            push_lower_alnum(&mut out, c);
+            push_lower_alnum(out, c);
         }
     }
-    out
 }
 
 /// Lower-cases `c`, keeping only the alphanumeric part: `İ` lower-cases to `i` plus a combining

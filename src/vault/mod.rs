@@ -5,17 +5,22 @@
 mod resolve;
 mod scan;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use imbl::HashMap as PMap;
+/// The persistent maps of the index, with a fast hasher (keys are the user's own names; there
+/// is no adversary to defend against).
+type PMap<K, V> =
+    imbl::GenericHashMap<K, V, rustc_hash::FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
+type PSet<K> =
+    imbl::GenericHashSet<K, rustc_hash::FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
 
 use crate::syntax::{self, ParsedNote};
 
 pub use resolve::Resolution;
 pub use scan::{
-    ScanError, ScannedNote, is_hidden_below, is_note_path, read_note_file, scan_folder,
+    Detail, ScanError, ScannedNote, is_hidden_below, is_note_path, read_note_file, scan_folder,
     scan_folders,
 };
 
@@ -38,6 +43,12 @@ pub struct Note {
     pub parsed: Arc<ParsedNote>,
     /// The editor's text while the note is open (it wins over the disk).
     pub open_text: Option<Arc<str>>,
+    /// Slugs and loose keys of its names (stem, title, aliases), sorted and deduplicated:
+    /// computed once, used by every lookup.
+    pub slugs: Box<[String]>,
+    pub loose_keys: Box<[String]>,
+    /// The file stem is the slug of the title (as this format names its files).
+    pub stem_is_title_slug: bool,
 }
 
 impl Note {
@@ -61,7 +72,7 @@ impl Note {
             .title()
             .map(str::to_owned)
             .unwrap_or_else(|| stem.clone());
-        Note {
+        let mut note = Note {
             path,
             root,
             rel_path,
@@ -69,7 +80,30 @@ impl Note {
             title,
             parsed: Arc::new(parsed),
             open_text: None,
-        }
+            slugs: Box::default(),
+            loose_keys: Box::default(),
+            stem_is_title_slug: false,
+        };
+        let keys = |f: fn(&str) -> String| -> Box<[String]> {
+            let mut keys: Vec<String> = note.names().map(f).filter(|k| !k.is_empty()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into()
+        };
+        let (slugs, loose_keys) = (keys(syntax::slug), keys(syntax::loose_key));
+        note.slugs = slugs;
+        note.loose_keys = loose_keys;
+        note.stem_is_title_slug = syntax::slug(&note.title) == note.stem;
+        note
+    }
+
+    /// The names worth matching a query against: title and aliases, and the stem when it is
+    /// not simply the title's slug.
+    pub fn search_names(&self) -> impl Iterator<Item = &str> {
+        let stem_is_title = self.stem_is_title_slug;
+        std::iter::once(self.title.as_str())
+            .chain(self.parsed.aliases().iter().map(String::as_str))
+            .chain((!stem_is_title).then_some(self.stem.as_str()))
     }
 
     /// `rel_path` without its extension, lower-cased: what a `folder/topic` link is matched to.
@@ -134,6 +168,8 @@ pub struct Vault {
     by_slug: PMap<String, Ids>,
     by_loose: PMap<String, Ids>,
     links_by_key: PMap<String, Arc<KeyLinks>>,
+    /// The link keys no note answers to: targets that links use but no note has yet.
+    missing: PSet<String>,
     /// Counts every change, so a reader can tell whether its results are stale.
     generation: u64,
     note_count: usize,
@@ -198,6 +234,13 @@ impl Vault {
         self.links_by_key.get(key)
     }
 
+    /// The targets that links use but no note has yet, with those links.
+    pub fn missing_targets(&self) -> impl Iterator<Item = (&String, &Arc<KeyLinks>)> {
+        self.missing
+            .iter()
+            .filter_map(|k| self.links_by_key.get(k).map(|l| (k, l)))
+    }
+
     /// Whether any note answers to this loose key (if none does, a link with it is broken).
     pub fn has_loose_key(&self, key: &str) -> bool {
         self.by_loose.get(key).is_some_and(|ids| !ids.is_empty())
@@ -206,10 +249,8 @@ impl Vault {
     /// How many links in the vault use one of the note's names (a ranking signal, not an exact
     /// backlink count: a link may use the name and still resolve elsewhere).
     pub fn link_count(&self, note: &Note) -> u32 {
-        let mut keys: Vec<String> = note.names().map(syntax::loose_key).collect();
-        keys.sort();
-        keys.dedup();
-        keys.iter()
+        note.loose_keys
+            .iter()
             .filter_map(|k| self.links_by_key.get(k))
             .map(|k| k.total())
             .sum()
@@ -227,13 +268,63 @@ impl Vault {
     /// Builds the index of many scanned notes at once, aggregating in plain maps first (one
     /// insertion per key into the persistent maps, rather than one per link).
     pub fn from_scan(roots: Vec<PathBuf>, scanned: Vec<ScannedNote>) -> Vault {
+        use rayon::prelude::*;
         let mut vault = Vault::new(roots);
+        // Names and link groups are computed on all cores; only the merge is sequential.
         let notes: Vec<Note> = scanned
-            .into_iter()
+            .into_par_iter()
             .map(|s| Note::new(s.path, &vault.roots, s.parsed))
             .collect();
+        // The links of all notes grouped by key: the biggest merge, so done on all cores, each
+        // worker folding its share of notes into its own map, then the maps merged.
+        // Few big shares: merging maps costs as much as filling them.
+        let share = notes.len() / rayon::current_num_threads().max(1) + 1;
+        let links: HashMap<String, KeyLinks> = notes
+            .par_iter()
+            .enumerate()
+            .with_min_len(share)
+            .fold(
+                || (HashMap::default(), String::new()),
+                |(mut links, mut key): (HashMap<String, KeyLinks>, String), (i, note)| {
+                    let id = NoteId(i as u32);
+                    for link in &note.parsed.links {
+                        if link.target.is_empty() {
+                            continue;
+                        }
+                        syntax::loose_key_into(last_segment(&link.target), &mut key);
+                        if key.is_empty() {
+                            continue;
+                        }
+                        // Look up by reference: most keys are already there, so most links cost
+                        // no allocation.
+                        let entry = match links.get_mut(key.as_str()) {
+                            Some(e) => e,
+                            None => links.entry(key.clone()).or_default(),
+                        };
+                        add_source(&mut entry.sources, id, 1);
+                        match entry.spellings.iter_mut().find(|s| *s.0 == *link.target) {
+                            Some(s) => s.1 += 1,
+                            None => entry.spellings.push((link.target.as_str().into(), 1)),
+                        }
+                    }
+                    (links, key)
+                },
+            )
+            .map(|(links, _)| links)
+            .reduce(HashMap::default, |mut a, mut b| {
+                if a.len() < b.len() {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                for (key, theirs) in b {
+                    let ours = a.entry(key).or_default();
+                    ours.sources.extend(theirs.sources);
+                    for (target, count) in theirs.spellings {
+                        add_spelling(&mut ours.spellings, target, count);
+                    }
+                }
+                a
+            });
         let mut keys: [HashMap<String, Vec<NoteId>>; 5] = Default::default();
-        let mut links: HashMap<String, KeyLinks> = HashMap::new();
         let mut by_path = Vec::with_capacity(notes.len());
         for (i, note) in notes.iter().enumerate() {
             let id = NoteId(i as u32);
@@ -242,11 +333,6 @@ impl Vault {
                 for k in note_keys(note, key) {
                     map.entry(k).or_default().push(id);
                 }
-            }
-            for (key, target, count) in link_groups(&note.parsed) {
-                let entry = links.entry(key).or_default();
-                add_source(&mut entry.sources, id, count);
-                add_spelling(&mut entry.spellings, target, count);
             }
         }
         let to_pmap = |m: HashMap<String, Vec<NoteId>>| -> PMap<String, Ids> {
@@ -258,6 +344,11 @@ impl Vault {
         vault.by_stem_lower = to_pmap(stem_lower);
         vault.by_slug = to_pmap(slug);
         vault.by_loose = to_pmap(loose);
+        vault.missing = links
+            .keys()
+            .filter(|k| !vault.by_loose.contains_key(*k))
+            .cloned()
+            .collect();
         vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         vault.by_path = by_path.into_iter().collect();
         vault.note_count = notes.len();
@@ -348,10 +439,16 @@ impl Vault {
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
-                map.insert(key, ids.into());
+                if kind == 4 && ids.len() == 1 {
+                    self.missing.remove(&key);
+                }
+                self.key_map(kind).insert(key, ids.into());
             }
         }
         for (key, target, count) in link_groups(&note.parsed) {
+            if !self.links_by_key.contains_key(&key) && !self.has_loose_key(&key) {
+                self.missing.insert(key.clone());
+            }
             let entry = self.links_by_key.entry(key).or_default();
             let links = Arc::make_mut(entry);
             add_source(&mut links.sources, id, count);
@@ -367,6 +464,9 @@ impl Vault {
                     let left: Vec<NoteId> = ids.iter().copied().filter(|i| *i != id).collect();
                     if left.is_empty() {
                         map.remove(&key);
+                        if kind == 4 && self.links_by_key.contains_key(&key) {
+                            self.missing.insert(key);
+                        }
                     } else {
                         map.insert(key, left.into());
                     }
@@ -387,6 +487,7 @@ impl Vault {
             }
             if links.sources.is_empty() {
                 self.links_by_key.remove(&key);
+                self.missing.remove(&key);
             }
         }
     }
@@ -423,18 +524,16 @@ fn note_keys(note: &Note, kind: usize) -> Vec<String> {
         0 => vec![note.rel_key()],
         1 => vec![note.stem.clone()],
         2 => vec![note.stem.to_lowercase()],
-        3 => note.names().map(syntax::slug).collect(),
-        _ => note.names().map(syntax::loose_key).collect(),
+        3 => return note.slugs.to_vec(),
+        _ => return note.loose_keys.to_vec(),
     };
     keys.retain(|k| !k.is_empty());
-    keys.sort();
-    keys.dedup();
     keys
 }
 
 /// A note's links grouped by key and spelling: (key, target as written, count).
 fn link_groups(parsed: &ParsedNote) -> Vec<(String, Box<str>, u32)> {
-    let mut counts: HashMap<&str, u32> = HashMap::new();
+    let mut counts: HashMap<&str, u32> = HashMap::default();
     for link in &parsed.links {
         if !link.target.is_empty() {
             *counts.entry(link.target.as_str()).or_default() += 1;

@@ -109,18 +109,29 @@ fn error_path(err: &ignore::Error) -> Option<PathBuf> {
     }
 }
 
+/// How much of each note a scan keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything, for checking every note.
+    Full,
+    /// What the index of closed notes needs ([`ParsedNote::slim`]); a server re-parses a note
+    /// when it opens.
+    Index,
+}
+
 /// Reads and parses every note under `root` on all cores. `progress(done, total)` is called
 /// from worker threads as files complete.
 pub fn scan_folder(
     root: &Path,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<ScannedNote>, Vec<ScanError>) {
-    scan_folders(&[root.to_path_buf()], progress)
+    scan_folders(&[root.to_path_buf()], Detail::Full, progress)
 }
 
 /// Reads and parses every note under each of `roots` (a folder inside another is read once).
 pub fn scan_folders(
     roots: &[PathBuf],
+    detail: Detail,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<ScannedNote>, Vec<ScanError>) {
     let errors = Mutex::new(Vec::new());
@@ -135,10 +146,13 @@ pub fn scan_folders(
             let result = read_note_file(&path);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             match result {
-                Ok(text) => Some(ScannedNote {
-                    parsed: syntax::parse_note(&text),
-                    path,
-                }),
+                Ok(text) => {
+                    let mut parsed = syntax::parse_note(&text);
+                    if detail == Detail::Index {
+                        parsed.slim();
+                    }
+                    Some(ScannedNote { parsed, path })
+                }
                 Err(message) => {
                     errors.lock().unwrap().push(ScanError { path, message });
                     None

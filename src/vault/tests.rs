@@ -196,3 +196,34 @@ fn scanning_skips_hidden_and_ignored_folders_and_binary_files() {
         .unwrap();
     assert_eq!(latin.parsed.links.len(), 1);
 }
+
+fn missing(v: &Vault) -> Vec<String> {
+    let mut m: Vec<String> = v.missing_targets().map(|(k, _)| k.clone()).collect();
+    m.sort();
+    m
+}
+
+#[test]
+fn targets_without_a_note_follow_every_change() {
+    let mut v = vault(&[("a.md", "[[b]] [[c]] [[d | D]]"), ("b.md", "")]);
+    assert_eq!(missing(&v), ["c", "d"]);
+    // A note appears under an alias.
+    v.update(
+        &root().join("x.md"),
+        parse_note("---\naliases: [C]\n---\n"),
+        None,
+    );
+    assert_eq!(missing(&v), ["d"]);
+    // Its alias goes: the target is missing again.
+    v.update(&root().join("x.md"), parse_note(""), None);
+    assert_eq!(missing(&v), ["c", "d"]);
+    // The only link to d goes.
+    v.update(&root().join("a.md"), parse_note("[[b]] [[c]]"), None);
+    assert_eq!(missing(&v), ["c"]);
+    // b is deleted: its links become missing.
+    v.remove(&root().join("b.md"));
+    assert_eq!(missing(&v), ["b", "c"]);
+    // The index built at once agrees with the one built change by change.
+    let fresh = vault(&[("a.md", "[[b]] [[c]]"), ("x.md", "")]);
+    assert_eq!(missing(&fresh), missing(&v));
+}
