@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::FilePosition;
 use crate::syntax::{Link, TextRange};
-use crate::vault::{KeyLinks, Note, NoteId, Resolution, Vault};
+use crate::vault::{KeyLinks, Note, NoteId, Resolution, Vault, link_key};
 use std::sync::Arc;
 
 thread_local! {
@@ -110,13 +110,14 @@ pub fn completion(
             Some(r) if link.closed => (r.end as usize).max(offset),
             _ => offset,
         };
-        return Some(display_items(
+        let list = display_items(
             vault,
             note.path.as_path(),
             target,
             &text[start..offset],
             TextRange::new(start, end),
-        ));
+        );
+        return Some(closing(list, link.closed));
     }
     if let Some(hash) = typed.find('#') {
         let target = typed[..hash].trim();
@@ -131,12 +132,8 @@ pub fn completion(
         } else {
             vault.resolve(target, &note.path).note()
         };
-        return Some(heading_items(
-            vault,
-            id?,
-            &text[start..offset],
-            TextRange::new(start, end),
-        ));
+        let list = heading_items(vault, id?, &text[start..offset], TextRange::new(start, end));
+        return Some(closing(list, link.closed));
     }
 
     let start = inner_start + (typed.len() - typed.trim_start().len());
@@ -146,16 +143,26 @@ pub fn completion(
         offset
     };
     let query = &text[start..offset];
-    let has_more = link.closed && (link.display.is_some() || link.heading.is_some());
+    let has_more = link.closed && (link.display_range.is_some() || link.heading_range.is_some());
     Some(note_items(
         vault,
         pos,
         query,
         TextRange::new(start, end),
-        link.closed,
+        link,
         has_more,
         ctx,
     ))
+}
+
+/// An unclosed link gets its `]]` with the completion.
+fn closing(mut list: CompletionList, closed: bool) -> CompletionList {
+    if !closed {
+        for item in &mut list.items {
+            item.insert_text.push_str("]]");
+        }
+    }
+    list
 }
 
 fn note_items(
@@ -163,10 +170,17 @@ fn note_items(
     pos: FilePosition,
     query: &str,
     range: TextRange,
-    closed: bool,
+    link: &Link,
     has_more: bool,
     ctx: CompletionContext,
 ) -> CompletionList {
+    let closed = link.closed;
+    // The link being typed counts among the vault's links; it must not offer itself.
+    let typing_key = if closed {
+        link_key(&link.target)
+    } else {
+        String::new()
+    };
     let from = vault
         .note(pos.note)
         .map(|n| n.path.clone())
@@ -197,9 +211,13 @@ fn note_items(
     let missing: Vec<(u32, u32, &str)> = keys
         .par_iter()
         .with_min_len(256)
-        .map(|(_, links)| {
+        .map(|(key, links)| {
+            let count = links.total() - u32::from(**key == typing_key);
+            if count == 0 {
+                return None;
+            }
             let spelling = links.main_spelling();
-            score(spelling).map(|s| (s, links.total(), spelling))
+            score(spelling).map(|s| (s, count, spelling))
         })
         .flatten()
         .collect();
@@ -244,8 +262,7 @@ fn note_items(
     }
     struct Ranked<'a> {
         score: u32,
-        /// Notes before missing targets at equal score: a note is what the user most likely
-        /// means.
+        /// At equal score and link count, a note before a missing target.
         note_first: u8,
         links: u32,
         label: &'a str,
@@ -254,8 +271,8 @@ fn note_items(
     let order = |a: &Ranked, b: &Ranked| {
         b.score
             .cmp(&a.score)
-            .then(a.note_first.cmp(&b.note_first))
             .then(b.links.cmp(&a.links))
+            .then(a.note_first.cmp(&b.note_first))
             .then(a.label.len().cmp(&b.label.len()))
             .then(a.label.cmp(b.label))
     };
@@ -285,7 +302,7 @@ fn note_items(
                 CompletionItem {
                     label: n.title.clone(),
                     kind: CompletionItemKind::Note,
-                    detail: n.rel_path.clone(),
+                    detail: n.link_path().to_owned(),
                     filter_text: filter_text(query, &n.title),
                     insert_text,
                     is_snippet: placeholder,
@@ -321,10 +338,7 @@ fn link_text_for(vault: &Vault, n: &Note, from: &std::path::Path) -> String {
         Resolution::Note(found) if vault.note(found).is_some_and(|f| f.path == n.path) => {
             n.stem.clone()
         }
-        _ => match n.rel_path.rfind('.') {
-            Some(dot) => n.rel_path[..dot].to_owned(),
-            None => n.rel_path.clone(),
-        },
+        _ => n.link_path().to_owned(),
     }
 }
 

@@ -37,15 +37,11 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
                 s
             }
             Resolution::Missing => {
+                // Every spelling counts (`Anagama Kiln`, `anagama_kiln`): they all wait for
+                // the same note.
                 let uses = vault
                     .links_with_key(&link_key(&link.target))
-                    .map_or(0, |k| {
-                        k.spellings
-                            .iter()
-                            .filter(|s| *s.0 == *link.target)
-                            .map(|s| s.1)
-                            .sum()
-                    });
+                    .map_or(0, |k| k.total());
                 let uses = match uses {
                     0 | 1 => "This is the only link that uses it.".to_owned(),
                     n => format!("{n} links use this target."),

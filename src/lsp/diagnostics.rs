@@ -23,16 +23,14 @@ impl DiagnosticsWorker {
         let worker = DiagnosticsWorker { wake: wake.clone() };
         tokio::spawn(async move {
             let mut published: HashMap<Uri, (i32, Vec<Diagnostic>)> = HashMap::new();
-            let mut seen_generation = None;
+            let mut seen_revision = None;
             loop {
                 wake.notified().await;
                 let snap = state.snapshot();
-                let versions: Vec<i32> = snap.docs.values().map(|d| d.version).collect();
-                let key = (snap.vault.generation(), versions, snap.docs.len());
-                if seen_generation.as_ref() == Some(&key) {
+                if seen_revision == Some(snap.revision) {
                     continue;
                 }
-                seen_generation = Some(key);
+                seen_revision = Some(snap.revision);
                 let computed = tokio::task::spawn_blocking(move || compute(&snap)).await;
                 let computed = match computed {
                     Ok(c) => c,

@@ -102,12 +102,15 @@ fn position_in(
     snapshot: &Snapshot,
     doc: &TextDocumentIdentifier,
     pos: Position,
-) -> Option<(FilePosition, state::FileView)> {
+) -> Option<(FilePosition, state::RequestView)> {
     let view = snapshot.file(&doc.uri)?;
-    let offset = view.lines.offset(&view.text, pos, snapshot.encoding);
+    let offset = view
+        .file
+        .lines
+        .offset(&view.file.text, pos, snapshot.encoding);
     Some((
         FilePosition {
-            note: view.id,
+            note: view.file.id,
             offset,
         },
         view,
@@ -307,8 +310,8 @@ impl LanguageServer for WikiLsp {
     ) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
         self.read("definition", move |snap| {
-            let (pos, _) = position_in(&snap, &p.text_document, p.position)?;
-            let locations: Vec<Location> = ide::definition(&snap.vault, pos)
+            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+            let locations: Vec<Location> = ide::definition(&view.vault, pos)
                 .into_iter()
                 .filter_map(|t| snap.location(t))
                 .collect();
@@ -328,7 +331,8 @@ impl LanguageServer for WikiLsp {
         let markdown = self.caps().markdown_hover;
         self.read("hover", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let h = ide::hover(&snap.vault, pos)?;
+            let h = ide::hover(&view.vault, pos)?;
+            let view = view.file;
             Some(Hover {
                 contents: HoverContents::Markup(MarkupContent {
                     kind: if markdown {
@@ -352,7 +356,8 @@ impl LanguageServer for WikiLsp {
         };
         self.read("completion", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let list = ide::completion(&snap.vault, pos, ctx)?;
+            let list = ide::completion(&view.vault, pos, ctx)?;
+            let view = view.file;
             let items = list
                 .items
                 .into_iter()

@@ -12,7 +12,9 @@ use tower_lsp_server::ls_types::{Location, TextDocumentContentChangeEvent, Uri};
 use super::convert::{Encoding, LineIndex, rope_char};
 use crate::ide::NoteRange;
 use crate::syntax;
-use crate::vault::{NoteId, Vault, is_hidden_below, is_note_path, read_note_file};
+use crate::vault::{
+    NoteId, Vault, is_git_ignored, is_hidden_below, is_note_path, list_notes, read_note_file,
+};
 
 /// An open document as the editor has it.
 struct Document {
@@ -33,6 +35,9 @@ pub struct DocView {
 /// A consistent view of the vault and the open documents at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// Grows with every published change (the vault's own counter restarts when it is
+    /// rebuilt).
+    pub revision: u64,
     pub vault: Arc<Vault>,
     pub docs: Arc<HashMap<Uri, DocView>>,
     pub encoding: Encoding,
@@ -45,21 +50,44 @@ pub struct FileView {
     pub lines: Arc<LineIndex>,
 }
 
+/// A request's view of its note: the text its positions refer to, and a vault in which that
+/// note is fully parsed.
+pub struct RequestView {
+    pub file: FileView,
+    pub vault: Arc<Vault>,
+}
+
 impl Snapshot {
     /// The note behind `uri`, with the text its positions refer to: the editor's for an open
     /// document, else the file on disk. `None` for URIs that name no note of the vault.
-    pub fn file(&self, uri: &Uri) -> Option<FileView> {
+    pub fn file(&self, uri: &Uri) -> Option<RequestView> {
         if let Some(doc) = self.docs.get(uri) {
             let id = self.vault.note_by_path(&doc.path)?;
-            return Some(FileView {
+            let file = FileView {
                 id,
                 text: doc.text.clone(),
                 lines: doc.lines.clone(),
+            };
+            return Some(RequestView {
+                file,
+                vault: self.vault.clone(),
             });
         }
+        // A note the editor has not opened: the index keeps only part of a closed note, so
+        // this request gets a vault (a cheap copy) in which the note is parsed in full.
         let path = uri_to_path(uri)?;
         let id = self.vault.note_by_path(&path)?;
-        self.view_of(id)
+        let file = self.view_of(id)?;
+        let mut vault = (*self.vault).clone();
+        let id = vault.update(
+            &path,
+            syntax::parse_note(&file.text),
+            Some(file.text.clone()),
+        );
+        Some(RequestView {
+            file: FileView { id, ..file },
+            vault: Arc::new(vault),
+        })
     }
 
     fn view_of(&self, id: NoteId) -> Option<FileView> {
@@ -110,6 +138,7 @@ pub struct State {
     writer: Mutex<Writer>,
     snapshot: ArcSwap<Snapshot>,
     encoding: Mutex<Encoding>,
+    revision: std::sync::atomic::AtomicU64,
 }
 
 impl Default for State {
@@ -121,6 +150,7 @@ impl Default for State {
             }),
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             encoding: Mutex::new(Encoding::default()),
+            revision: Default::default(),
         }
     }
 }
@@ -158,7 +188,12 @@ impl State {
             .iter()
             .map(|(uri, d)| (uri.clone(), d.view.clone()))
             .collect();
+        let revision = self
+            .revision
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         self.snapshot.store(Arc::new(Snapshot {
+            revision,
             vault: Arc::new(w.vault.clone()),
             docs: Arc::new(docs),
             encoding: *self.encoding.lock().unwrap(),
@@ -264,30 +299,34 @@ impl State {
     /// the editor's text wins until they close.
     pub fn disk_changed(&self, paths: &[PathBuf]) -> DiskChanges {
         let roots = self.roots();
-        let under_root = |p: &Path| {
-            roots
-                .iter()
-                .any(|r| p.starts_with(r) && !is_hidden_below(r, p))
-        };
+        let root_of = |p: &Path| roots.iter().find(|r| p.starts_with(r)).cloned();
         // Read and parse outside the lock.
-        let mut reads = Vec::new();
+        let mut reads: Vec<(PathBuf, Option<syntax::ParsedNote>)> = Vec::new();
+        let read = |path: &Path, reads: &mut Vec<_>| match read_note_file(path) {
+            Ok(text) => reads.push((path.to_path_buf(), Some(parse_closed(&text)))),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "cannot read note: {e}");
+                reads.push((path.to_path_buf(), None));
+            }
+        };
         for path in paths {
-            if !under_root(path) {
+            let Some(root) = root_of(path) else { continue };
+            if !path.exists() {
+                // Deleted: a note, or a folder of notes.
+                reads.push((path.clone(), None));
+                continue;
+            }
+            if is_hidden_below(&root, path) || is_git_ignored(&root, path) {
                 continue;
             }
             if path.is_dir() {
-                continue;
-            }
-            if is_note_path(path) && path.is_file() {
-                match read_note_file(path) {
-                    Ok(text) => reads.push((path.clone(), Some(parse_closed(&text)))),
-                    Err(e) => {
-                        tracing::warn!(path = %path.display(), "cannot read note: {e}");
-                        reads.push((path.clone(), None));
-                    }
+                // A new folder may have filled before anyone watched it.
+                let errors = std::sync::Mutex::new(Vec::new());
+                for note in list_notes(path, &errors) {
+                    read(&note, &mut reads);
                 }
-            } else {
-                reads.push((path.clone(), None));
+            } else if is_note_path(path) && path.is_file() {
+                read(path, &mut reads);
             }
         }
         let mut out = DiskChanges::default();

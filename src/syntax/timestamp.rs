@@ -284,6 +284,10 @@ fn judge(
         let msg = format!("malformed timestamp: attribute \"{name}\" has an unclosed quote");
         return (data_seconds, malformed(msg));
     }
+    if attrs.unquoted_data_t {
+        let msg = "malformed timestamp: the data-t value is not quoted".to_string();
+        return (data_seconds, malformed(msg));
+    }
     let Some(data_t) = data_t else {
         return (
             None,
@@ -356,6 +360,8 @@ struct Attributes<'a> {
     data_t: Option<(usize, usize)>,
     /// Name of the first attribute whose quoted value never closes.
     broken: Option<&'a str>,
+    /// `data-t=00:08:33`: readable, but not the form (`data-t="00:08:33"`).
+    unquoted_data_t: bool,
 }
 
 /// Reads `name="value"`, `name='value'`, `name=value` and bare `name` attributes from
@@ -409,6 +415,9 @@ fn read_attributes(text: &str, start: usize, end: usize) -> Attributes<'_> {
             let v = j;
             while j < end && !is_space(bytes[j]) {
                 j += 1;
+            }
+            if name.eq_ignore_ascii_case("data-t") && out.data_t.is_none() {
+                out.unquoted_data_t = true;
             }
             ((v, j), j)
         };

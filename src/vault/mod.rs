@@ -20,8 +20,8 @@ use crate::syntax::{self, ParsedNote};
 
 pub use resolve::Resolution;
 pub use scan::{
-    Detail, ScanError, ScannedNote, is_hidden_below, is_note_path, read_note_file, scan_folder,
-    scan_folders,
+    Detail, ScanError, ScannedNote, is_git_ignored, is_hidden_below, is_note_path, list_notes,
+    read_note_file, scan_folder, scan_folders,
 };
 
 /// A note's handle inside one vault (stable while the note exists).
@@ -106,13 +106,17 @@ impl Note {
             .chain((!stem_is_title).then_some(self.stem.as_str()))
     }
 
-    /// `rel_path` without its extension, lower-cased: what a `folder/topic` link is matched to.
-    pub fn rel_key(&self) -> String {
-        let without_ext = match self.rel_path.rfind('.') {
+    /// `rel_path` without its extension: the note's path as a `[[folder/topic]]` link writes it.
+    pub fn link_path(&self) -> &str {
+        match self.rel_path.rfind('.') {
             Some(dot) if !self.rel_path[dot..].contains('/') => &self.rel_path[..dot],
             _ => &self.rel_path,
-        };
-        without_ext.to_lowercase()
+        }
+    }
+
+    /// [`Note::link_path`] lower-cased: what a `folder/topic` link is matched to.
+    pub fn rel_key(&self) -> String {
+        self.link_path().to_lowercase()
     }
 
     /// The names a link may use for this note, besides its path: file stem, title, aliases.
@@ -288,7 +292,7 @@ impl Vault {
                 |(mut links, mut key): (HashMap<String, KeyLinks>, String), (i, note)| {
                     let id = NoteId(i as u32);
                     for link in &note.parsed.links {
-                        if link.target.is_empty() {
+                        if link.target.is_empty() || !link.closed {
                             continue;
                         }
                         syntax::loose_key_into(last_segment(&link.target), &mut key);
@@ -534,8 +538,9 @@ fn note_keys(note: &Note, kind: usize) -> Vec<String> {
 /// A note's links grouped by key and spelling: (key, target as written, count).
 fn link_groups(parsed: &ParsedNote) -> Vec<(String, Box<str>, u32)> {
     let mut counts: HashMap<&str, u32> = HashMap::default();
+    // An unclosed link's "target" is the rest of its line: not a name anyone links to.
     for link in &parsed.links {
-        if !link.target.is_empty() {
+        if !link.target.is_empty() && link.closed {
             *counts.entry(link.target.as_str()).or_default() += 1;
         }
     }

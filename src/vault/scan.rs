@@ -46,6 +46,40 @@ pub fn is_hidden_below(root: &Path, path: &Path) -> bool {
     })
 }
 
+/// Whether a `.gitignore` between `root` and `path` ignores `path` (for single files reported
+/// by a watcher; the folder walk applies the same rules itself).
+pub fn is_git_ignored(root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return false;
+    };
+    let is_dir = path.is_dir();
+    let mut dir = root.to_path_buf();
+    let mut verdict = false;
+    let mut parts: Vec<_> = rel.components().collect();
+    parts.pop();
+    // Outer files first, so a deeper .gitignore can override them.
+    for part in std::iter::once(None).chain(parts.into_iter().map(Some)) {
+        if let Some(part) = part {
+            dir.push(part);
+        }
+        let file = dir.join(".gitignore");
+        if !file.is_file() {
+            continue;
+        }
+        let mut builder = ignore::gitignore::GitignoreBuilder::new(&dir);
+        builder.add(&file);
+        let Ok(matcher) = builder.build() else {
+            continue;
+        };
+        match matcher.matched_path_or_any_parents(path, is_dir) {
+            ignore::Match::Ignore(_) => verdict = true,
+            ignore::Match::Whitelist(_) => verdict = false,
+            ignore::Match::None => {}
+        }
+    }
+    verdict
+}
+
 /// Reads a note file as text. Invalid UTF-8 is replaced (the note stays usable); a file that
 /// looks binary (a NUL byte near its start) is refused.
 pub fn read_note_file(path: &Path) -> Result<String, String> {

@@ -386,3 +386,289 @@ async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Opt
     reader.read_exact(&mut body).await.ok()?;
     serde_json::from_slice(&body).ok()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the feature tests: finding text in fixtures, building the expected LSP values
+// independently of the server, and short forms of the requests and notifications.
+// ---------------------------------------------------------------------------------------------
+
+impl Fixture {
+    /// The text of a fixture file as written to disk.
+    pub fn text(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    pub fn uri(&self, rel: &str) -> String {
+        uri(&self.path(rel))
+    }
+
+    /// The cursor's file and its UTF-16 position.
+    pub fn cursor(&self) -> (PathBuf, Value) {
+        let (path, offset) = self.cursor.clone().expect("the fixture has no $0 cursor");
+        let text = std::fs::read_to_string(&path).unwrap();
+        (path, position(&text, offset))
+    }
+}
+
+/// The byte offset of `needle`, which must occur exactly once in `text`.
+pub fn find(text: &str, needle: &str) -> usize {
+    let first = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} is not in the text"));
+    assert!(
+        text.match_indices(needle).count() == 1,
+        "{needle:?} occurs more than once in the text"
+    );
+    first
+}
+
+/// The byte offset of `inner` inside the one occurrence of `context`.
+pub fn find_in(text: &str, context: &str, inner: &str) -> usize {
+    let at = find(text, context);
+    at + context
+        .find(inner)
+        .unwrap_or_else(|| panic!("{inner:?} is not in {context:?}"))
+}
+
+/// The LSP range (UTF-16) of the byte range `start..end`.
+pub fn range(text: &str, start: usize, end: usize) -> Value {
+    json!({ "start": position(text, start), "end": position(text, end) })
+}
+
+pub fn utf8_range(text: &str, start: usize, end: usize) -> Value {
+    json!({ "start": utf8_position(text, start), "end": utf8_position(text, end) })
+}
+
+/// The range of the one occurrence of `needle`.
+pub fn range_of(text: &str, needle: &str) -> Value {
+    let at = find(text, needle);
+    range(text, at, at + needle.len())
+}
+
+/// The range of `inner` inside the one occurrence of `context`.
+pub fn range_in(text: &str, context: &str, inner: &str) -> Value {
+    let at = find_in(text, context, inner);
+    range(text, at, at + inner.len())
+}
+
+/// The range of the whole line holding the one occurrence of `needle`, without its line break
+/// (`\n` or `\r\n`).
+pub fn line_range(text: &str, needle: &str) -> Value {
+    let at = find(text, needle);
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let mut end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    if text[..end].ends_with('\r') {
+        end -= 1;
+    }
+    range(text, start, end)
+}
+
+/// The UTF-16 position of `inner` inside `context` (plus `delta` bytes).
+pub fn pos_in(text: &str, context: &str, inner: &str, delta: usize) -> Value {
+    position(text, find_in(text, context, inner) + delta)
+}
+
+/// The top of a note: where a link without `#Heading` leads.
+pub fn top() -> Value {
+    json!({ "start": { "line": 0, "character": 0 }, "end": { "line": 0, "character": 0 } })
+}
+
+pub fn location(uri: &str, range: Value) -> Value {
+    json!({ "uri": uri, "range": range })
+}
+
+/// The parts of a diagnostic that tests compare exactly: code, severity, range.
+pub fn diag(code: &str, severity: u8, range: Value) -> Value {
+    json!({ "code": code, "severity": severity, "range": range })
+}
+
+pub const ERROR: u8 = 1;
+pub const WARNING: u8 = 2;
+pub const HINT: u8 = 4;
+
+/// Diagnostics as `diag` values, in a stable order.
+pub fn summarize(diags: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = diags
+        .iter()
+        .map(|d| {
+            diag(
+                d["code"].as_str().unwrap_or("?"),
+                d["severity"].as_u64().unwrap_or(0) as u8,
+                d["range"].clone(),
+            )
+        })
+        .collect();
+    sort_diags(&mut out);
+    out
+}
+
+fn sort_diags(d: &mut [Value]) {
+    d.sort_by_key(|d| {
+        (
+            d["range"]["start"]["line"].as_u64(),
+            d["range"]["start"]["character"].as_u64(),
+            d["code"].as_str().map(str::to_owned),
+        )
+    });
+}
+
+/// Client capabilities with one change.
+pub fn capabilities_with(f: impl FnOnce(&mut Value)) -> Value {
+    let mut caps = default_capabilities();
+    f(&mut caps);
+    caps
+}
+
+/// The labels of a completion answer (a list or an array), in order.
+pub fn labels(completion: &Value) -> Vec<String> {
+    completion_items(completion)
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub fn completion_items(completion: &Value) -> Vec<Value> {
+    let items = if completion.is_array() {
+        completion
+    } else {
+        &completion["items"]
+    };
+    items.as_array().cloned().unwrap_or_default()
+}
+
+/// The item labelled `label`.
+pub fn item(completion: &Value, label: &str) -> Value {
+    completion_items(completion)
+        .into_iter()
+        .find(|i| i["label"] == label)
+        .unwrap_or_else(|| panic!("no item {label:?} in {:#}", completion))
+}
+
+impl TestServer {
+    fn doc_position(path: &Path, pos: Value) -> Value {
+        json!({ "textDocument": { "uri": uri(path) }, "position": pos })
+    }
+
+    pub async fn definition(&mut self, path: &Path, pos: Value) -> Value {
+        self.request("textDocument/definition", Self::doc_position(path, pos))
+            .await
+    }
+
+    pub async fn hover(&mut self, path: &Path, pos: Value) -> Value {
+        self.request("textDocument/hover", Self::doc_position(path, pos))
+            .await
+    }
+
+    pub async fn completion(&mut self, path: &Path, pos: Value) -> Value {
+        self.request("textDocument/completion", Self::doc_position(path, pos))
+            .await
+    }
+
+    /// The markdown of a hover, failing when there is none.
+    pub async fn hover_text(&mut self, path: &Path, pos: Value) -> String {
+        let h = self.hover(path, pos).await;
+        assert_eq!(h["contents"]["kind"], "markdown", "hover: {h:#}");
+        h["contents"]["value"].as_str().unwrap().to_owned()
+    }
+
+    /// `didChange` with the given content changes.
+    pub async fn change(&mut self, path: &Path, version: i32, changes: Value) {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri(path), "version": version }, "contentChanges": changes }),
+        )
+        .await;
+    }
+
+    /// `didChange` replacing `range` by `text`.
+    pub async fn edit(&mut self, path: &Path, version: i32, range: Value, text: &str) {
+        self.change(path, version, json!([{ "range": range, "text": text }]))
+            .await;
+    }
+
+    pub async fn close(&mut self, path: &Path) {
+        self.notify(
+            "textDocument/didClose",
+            json!({ "textDocument": { "uri": uri(path) } }),
+        )
+        .await;
+    }
+
+    /// `workspace/didChangeWatchedFiles`: 1 created, 2 changed, 3 deleted.
+    pub async fn watched(&mut self, changes: &[(&Path, u8)]) {
+        let changes: Vec<Value> = changes
+            .iter()
+            .map(|(p, t)| json!({ "uri": uri(p), "type": t }))
+            .collect();
+        self.notify(
+            "workspace/didChangeWatchedFiles",
+            json!({ "changes": changes }),
+        )
+        .await;
+    }
+
+    /// The requests the server sent with this method.
+    pub fn requests_of(&self, method: &str) -> Vec<Value> {
+        self.server_requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r["method"] == method)
+            .cloned()
+            .collect()
+    }
+
+    /// The newest diagnostics published for `path` so far, if any.
+    pub fn last_published(&mut self, path: &Path) -> Option<Vec<Value>> {
+        while let Ok(msg) = self.notifications.try_recv() {
+            self.seen.push(msg);
+        }
+        let u = uri(path);
+        self.seen
+            .iter()
+            .rev()
+            .find(|m| {
+                m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == u.as_str()
+            })
+            .map(|m| m["params"]["diagnostics"].as_array().unwrap().clone())
+    }
+
+    /// Waits (up to `secs`) until the newest diagnostics published for `path` summarize to
+    /// `expected`, and returns them in full; on a timeout, fails showing the newest ones.
+    pub async fn expect_diagnostics_within(
+        &mut self,
+        path: &Path,
+        mut expected: Vec<Value>,
+        secs: u64,
+    ) -> Vec<Value> {
+        sort_diags(&mut expected);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            self.flush_replies().await;
+            if let Some(latest) = self.last_published(path)
+                && summarize(&latest) == expected
+            {
+                return latest;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let latest = self.last_published(path).map(|d| summarize(&d));
+                assert_eq!(
+                    latest.as_ref(),
+                    Some(&expected),
+                    "the diagnostics of {} (left: newest published, right: expected)",
+                    path.display()
+                );
+            }
+            if let Ok(Some(msg)) =
+                tokio::time::timeout(Duration::from_millis(20), self.notifications.recv()).await
+            {
+                self.seen.push(msg);
+            }
+        }
+    }
+
+    /// [`Self::expect_diagnostics_within`] five seconds.
+    pub async fn expect_diagnostics(&mut self, path: &Path, expected: Vec<Value>) -> Vec<Value> {
+        self.expect_diagnostics_within(path, expected, 5).await
+    }
+}
