@@ -350,3 +350,25 @@ async fn a_client_without_workspace_folders_gets_its_root_uri_indexed() {
     assert_eq!(got["uri"], fx.uri("kiln_hours/glaze_chemistry.md"));
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_inside_a_request_is_answered_with_an_error_and_the_server_goes_on() {
+    let fx = Fixture::new(VAULT);
+    let mut server = TestServer::start(fx.root()).await;
+    let today = fx.path("kiln_hours/today.md");
+    let text = server.open(&today).await;
+    let response = server.request_raw("wikilsp/debugPanic", json!({})).await;
+    assert_eq!(response["error"]["code"], -32603, "{response}");
+    assert!(
+        response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("internal error"),
+        "{response}"
+    );
+    // The next request is served as usual.
+    let link = text.find("[[glaze_chemistry").unwrap() + 4;
+    let found = server.definition(&today, position(&text, link)).await;
+    assert_eq!(found["uri"], uri(&fx.path("kiln_hours/glaze_chemistry.md")));
+    server.shutdown().await;
+}

@@ -10,8 +10,7 @@ use rayon::prelude::*;
 
 use super::FilePosition;
 use crate::syntax::{Link, TextRange};
-use crate::vault::{KeyLinks, Note, NoteId, Resolution, Vault, link_key};
-use std::sync::Arc;
+use crate::vault::{Note, NoteId, Resolution, Vault, link_key};
 
 thread_local! {
     static SCORER: std::cell::RefCell<(Matcher, Vec<char>)> =
@@ -194,32 +193,35 @@ fn note_items(
         }
         SCORER.with_borrow_mut(|(matcher, buf)| pattern.score(Utf32Str::new(hay, buf), matcher))
     };
-    let notes: Vec<(NoteId, &Arc<Note>)> = vault.notes().collect();
-    let mut ranked: Vec<(u32, u32, NoteId)> = notes
+    let names = vault.name_table();
+    let mut ranked: Vec<(u32, u32, NoteId)> = names
+        .entries()
         .par_iter()
-        .with_min_len(256)
-        .map(|(id, note)| {
-            if *id == pos.note || note.root.is_none() {
+        .with_min_len(1024)
+        .filter_map(|e| {
+            let id = NoteId(e.value);
+            if id == pos.note {
                 return None;
             }
-            let best = note.search_names().filter_map(score).max();
-            best.map(|s| (s, 0, *id))
+            score(names.text(e)).map(|s| (s, 0, id))
         })
-        .flatten()
         .collect();
-    let keys: Vec<(&String, &Arc<KeyLinks>)> = vault.missing_targets().collect();
-    let missing: Vec<(u32, u32, &str)> = keys
+    // A note may match by title and by alias: keep its best.
+    ranked.sort_unstable_by_key(|r| (r.2, std::cmp::Reverse(r.0)));
+    ranked.dedup_by_key(|r| r.2);
+    let targets = vault.missing_table();
+    let missing: Vec<(u32, u32, &str)> = targets
+        .entries()
         .par_iter()
-        .with_min_len(256)
-        .map(|(key, links)| {
-            let count = links.total() - u32::from(**key == typing_key);
+        .with_min_len(1024)
+        .filter_map(|e| {
+            let count = e.value - u32::from(targets.key(e) == typing_key);
             if count == 0 {
                 return None;
             }
-            let spelling = links.main_spelling();
+            let spelling = targets.text(e);
             score(spelling).map(|s| (s, count, spelling))
         })
-        .flatten()
         .collect();
 
     let total = ranked.len() + missing.len();

@@ -44,7 +44,12 @@ where
     I: AsyncRead + Unpin,
     O: AsyncWrite,
 {
-    let (service, socket) = LspService::new(WikiLsp::new);
+    let mut builder = LspService::build(WikiLsp::new);
+    if cfg!(debug_assertions) {
+        // Lets the tests check that a panic inside a request leaves the server serving.
+        builder = builder.custom_method("wikilsp/debugPanic", WikiLsp::debug_panic);
+    }
+    let (service, socket) = builder.finish();
     Server::new(input, output, socket).serve(service).await;
 }
 
@@ -427,6 +432,13 @@ impl LanguageServer for WikiLsp {
 }
 
 impl WikiLsp {
+    async fn debug_panic(&self, _: serde_json::Value) -> Result<serde_json::Value> {
+        self.read("debug panic", |_| -> serde_json::Value {
+            panic!("a deliberate panic (wikilsp/debugPanic)")
+        })
+        .await
+    }
+
     fn start_own_watcher(&self) {
         let roots = self.state.roots();
         let watcher =

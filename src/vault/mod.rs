@@ -7,7 +7,7 @@ mod scan;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The persistent maps of the index, with a fast hasher (keys are the user's own names; there
 /// is no adversary to defend against).
@@ -160,6 +160,53 @@ impl KeyLinks {
 
 type Ids = Arc<[NoteId]>;
 
+/// Texts to match a query against, laid out in one buffer so a scan over 100,000 of them stays
+/// in cache.
+#[derive(Debug, Default)]
+pub struct SearchTable {
+    text: String,
+    entries: Vec<SearchEntry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SearchEntry {
+    start: u32,
+    end: u32,
+    /// For names: the note. For missing targets: how many links use the target.
+    pub value: u32,
+    /// For missing targets: where the target's key is in the buffer.
+    key_start: u32,
+    key_end: u32,
+}
+
+impl SearchTable {
+    pub fn entries(&self) -> &[SearchEntry] {
+        &self.entries
+    }
+
+    pub fn text(&self, e: &SearchEntry) -> &str {
+        &self.text[e.start as usize..e.end as usize]
+    }
+
+    pub fn key(&self, e: &SearchEntry) -> &str {
+        &self.text[e.key_start as usize..e.key_end as usize]
+    }
+
+    fn push(&mut self, text: &str, value: u32, key: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(text);
+        let end = self.text.len() as u32;
+        self.text.push_str(key);
+        self.entries.push(SearchEntry {
+            start,
+            end,
+            value,
+            key_start: end,
+            key_end: self.text.len() as u32,
+        });
+    }
+}
+
 /// The index of all notes of a workspace.
 #[derive(Debug, Clone, Default)]
 pub struct Vault {
@@ -174,6 +221,10 @@ pub struct Vault {
     links_by_key: PMap<String, Arc<KeyLinks>>,
     /// The link keys no note answers to: targets that links use but no note has yet.
     missing: PSet<String>,
+    /// Contiguous tables of names and missing targets for completion, built on first use and
+    /// shared by snapshots until a name or a link changes (typing prose changes neither).
+    name_table: Arc<OnceLock<Arc<SearchTable>>>,
+    missing_table: Arc<OnceLock<Arc<SearchTable>>>,
     /// Counts every change, so a reader can tell whether its results are stale.
     generation: u64,
     note_count: usize,
@@ -236,6 +287,38 @@ impl Vault {
 
     pub fn links_with_key(&self, key: &str) -> Option<&Arc<KeyLinks>> {
         self.links_by_key.get(key)
+    }
+
+    /// Every name worth matching a completion query against (see [`Note::search_names`]), with
+    /// its note's id as the entry's value.
+    pub fn name_table(&self) -> Arc<SearchTable> {
+        self.name_table
+            .get_or_init(|| {
+                let mut table = SearchTable::default();
+                for (id, note) in self.notes() {
+                    if note.root.is_some() {
+                        for name in note.search_names() {
+                            table.push(name, id.0, "");
+                        }
+                    }
+                }
+                Arc::new(table)
+            })
+            .clone()
+    }
+
+    /// Every target that links use but no note has yet: its most used spelling, with the number
+    /// of links as the entry's value and the loose key as its key.
+    pub fn missing_table(&self) -> Arc<SearchTable> {
+        self.missing_table
+            .get_or_init(|| {
+                let mut table = SearchTable::default();
+                for (key, links) in self.missing_targets() {
+                    table.push(links.main_spelling(), links.total(), key);
+                }
+                Arc::new(table)
+            })
+            .clone()
     }
 
     /// The targets that links use but no note has yet, with those links.
@@ -361,29 +444,26 @@ impl Vault {
         vault
     }
 
-    /// Adds a note or replaces the one at the same path. Costs time in proportion to this note.
+    /// Adds a note or replaces the one at the same path (an open note keeps its editor text).
+    /// Costs time in proportion to this note.
     pub fn upsert(&mut self, mut note: Note) -> NoteId {
-        self.generation += 1;
-        let existing = self.by_path.get(&note.path).copied();
-        if let Some(id) = existing {
-            if let Some(old) = self.note(id).cloned() {
-                if note.open_text.is_none() && old.open_text.is_some() {
-                    // Only the editor decides when an open note stops being open.
-                    note.open_text = old.open_text.clone();
-                }
-                self.unindex(id, &old);
+        if let Some(id) = self.by_path.get(&note.path).copied()
+            && let Some(old) = self.note(id).cloned()
+        {
+            if note.open_text.is_none() && old.open_text.is_some() {
+                // Only the editor decides when an open note stops being open.
+                note.open_text = old.open_text.clone();
             }
-            self.index(id, &note);
-            self.notes.set(id.0 as usize, Some(Arc::new(note)));
-            id
-        } else {
-            let id = NoteId(self.notes.len() as u32);
-            self.index(id, &note);
-            self.by_path.insert(note.path.clone(), id);
-            self.notes.push_back(Some(Arc::new(note)));
-            self.note_count += 1;
-            id
+            self.replace(id, &old, note);
+            return id;
         }
+        self.generation += 1;
+        let id = NoteId(self.notes.len() as u32);
+        self.index(id, &note);
+        self.by_path.insert(note.path.clone(), id);
+        self.notes.push_back(Some(Arc::new(note)));
+        self.note_count += 1;
+        id
     }
 
     /// Replaces a note's parsed form and its open text (`None` when it closes and the disk wins
@@ -395,21 +475,32 @@ impl Vault {
         open_text: Option<Arc<str>>,
     ) -> NoteId {
         let mut note = Note::new(path.to_path_buf(), &self.roots, parsed);
-        let keep_open = open_text.is_some();
         note.open_text = open_text;
-        if !keep_open {
-            // An explicit close: clear the open text even though `upsert` would keep it.
-            if let Some(id) = self.by_path.get(path).copied()
-                && let Some(old) = self.note(id).cloned()
-            {
-                self.generation += 1;
-                self.unindex(id, &old);
-                self.index(id, &note);
-                self.notes.set(id.0 as usize, Some(Arc::new(note)));
-                return id;
+        match self.by_path.get(path).copied() {
+            Some(id) => {
+                if let Some(old) = self.note(id).cloned() {
+                    self.replace(id, &old, note);
+                }
+                id
             }
+            None => self.upsert(note),
         }
-        self.upsert(note)
+    }
+
+    /// Puts `new` in the place of `old`. When its names and links are the same (typing in a
+    /// paragraph), the maps are left alone and so are the completion tables.
+    fn replace(&mut self, id: NoteId, old: &Note, new: Note) {
+        self.generation += 1;
+        let same_names = old.root == new.root
+            && old.rel_path == new.rel_path
+            && old.title == new.title
+            && old.parsed.aliases() == new.parsed.aliases();
+        let same_links = same_names && link_groups(&old.parsed) == link_groups(&new.parsed);
+        if !same_links {
+            self.unindex(id, old);
+            self.index(id, &new);
+        }
+        self.notes.set(id.0 as usize, Some(Arc::new(new)));
     }
 
     /// Removes the note at `path`, if any.
@@ -436,6 +527,7 @@ impl Vault {
     }
 
     fn index(&mut self, id: NoteId, note: &Note) {
+        self.forget_tables();
         for kind in 0..5 {
             for key in note_keys(note, kind) {
                 let map = self.key_map(kind);
@@ -461,6 +553,7 @@ impl Vault {
     }
 
     fn unindex(&mut self, id: NoteId, note: &Note) {
+        self.forget_tables();
         for kind in 0..5 {
             for key in note_keys(note, kind) {
                 let map = self.key_map(kind);
@@ -494,6 +587,12 @@ impl Vault {
                 self.missing.remove(&key);
             }
         }
+    }
+
+    /// Always a fresh cell: an older snapshot sharing the old one may still fill it.
+    fn forget_tables(&mut self) {
+        self.name_table = Arc::default();
+        self.missing_table = Arc::default();
     }
 
     fn key_map(&mut self, kind: usize) -> &mut PMap<String, Ids> {

