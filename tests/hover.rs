@@ -104,7 +104,8 @@ Today: [[glaze_chemistry | the chemistry]].
         "{preview}"
     );
     assert!(
-        preview.contains("A second line of the same paragraph, with raku_firing plain."),
+        // A link without display text reads as the title of the note it leads to.
+        preview.contains("A second line of the same paragraph, with Raku firing plain."),
         "{preview}"
     );
     assert!(!preview.contains("Second paragraph"), "{preview}");

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::format_moment;
-use crate::syntax::{self, ParsedNote, TextRange, TimestampKind};
+use crate::syntax::{self, Link, ParsedNote, TextRange, TimestampKind};
 use crate::vault::{NoteId, Vault};
 
 /// About how long a preview may be; editors show long hovers badly.
@@ -27,6 +27,11 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
         Arc::new(syntax::parse_note(&text))
     };
     let video = parsed.video_id().map(str::trim).filter(|v| !v.is_empty());
+    let ctx = Context {
+        parsed: &parsed,
+        vault,
+        from: &note.path,
+    };
     let title = parsed.title().unwrap_or(&note.stem).trim().to_owned();
     let mut out = String::new();
 
@@ -43,7 +48,7 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
             start: section.range.end,
             end: section.section_end,
         };
-        let rendered = render(&text, body, &parsed, video);
+        let rendered = render(&text, body, &ctx, video);
         out.push_str(&truncate(rendered.trim(), BUDGET.saturating_sub(out.len())));
         return Some(out);
     }
@@ -68,7 +73,7 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
             .any(|h| h.range.start as usize == start);
         if trimmed.starts_with("From:") && paragraph.is_none() {
             let range = TextRange::new(start, start + line.trim_end().len());
-            let from = render(&text, range, &parsed, video);
+            let from = render(&text, range, &ctx, video);
             out.push_str(from.trim());
             out.push_str("\n\n");
             continue;
@@ -81,7 +86,7 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
         }
     }
     if let Some(p) = paragraph {
-        let rendered = render(&text, p, &parsed, video);
+        let rendered = render(&text, p, &ctx, video);
         out.push_str(&truncate(rendered.trim(), PARAGRAPH_BUDGET));
         out.push_str("\n\n");
     }
@@ -117,12 +122,39 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
     Some(out.trim_end().to_owned())
 }
 
+/// What rendering needs besides the text: the parse, and the vault to name linked notes.
+struct Context<'a> {
+    parsed: &'a ParsedNote,
+    vault: &'a Vault,
+    from: &'a std::path::Path,
+}
+
+impl Context<'_> {
+    /// A link as a reader sees it: its display text, else the title of the note it leads to
+    /// (`From: [[ada_lovelace]]` reads "From: Ada Lovelace"), else its target.
+    fn shown(&self, link: &Link) -> String {
+        if link.display.as_deref().is_some_and(|d| !d.is_empty()) || link.target.is_empty() {
+            return link.shown_text();
+        }
+        match self
+            .vault
+            .resolve(&link.target, self.from)
+            .note()
+            .and_then(|id| self.vault.note(id))
+        {
+            Some(n) => n.title.clone(),
+            None => link.shown_text(),
+        }
+    }
+}
+
 /// The text of `range` as a reader sees it: anchors become markdown links to their moment,
 /// wiki-links their display text, `<br/>` and other tags vanish.
-fn render(text: &str, range: TextRange, parsed: &ParsedNote, video: Option<&str>) -> String {
+fn render(text: &str, range: TextRange, ctx: &Context, video: Option<&str>) -> String {
+    let parsed = ctx.parsed;
     let mut pieces: Vec<(TextRange, String)> = Vec::new();
     for link in parsed.links.iter().filter(|l| inside(l.range, range)) {
-        pieces.push((link.range, link.shown_text()));
+        pieces.push((link.range, ctx.shown(link)));
     }
     for t in parsed.timestamps.iter().filter(|t| inside(t.range, range)) {
         let shown = match t.seconds {

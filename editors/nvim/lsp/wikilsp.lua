@@ -32,6 +32,13 @@ return {
   cmd = server_cmd(),
   filetypes = { 'markdown' },
   root_markers = markers, -- documentation only: the root_dir function below uses them
+  -- `gd` follows links in notes (unless mapped already, or `vim.g.wikilsp_no_keymaps` is set).
+  on_attach = function(_, buf)
+    local ok, wikilsp = pcall(require, 'wikilsp')
+    if ok then
+      wikilsp.default_keymaps(buf)
+    end
+  end,
   root_dir = function(bufnr, on_dir)
     local name = vim.api.nvim_buf_get_name(bufnr)
     if name == '' or vim.bo[bufnr].buftype ~= '' or name:match('^%a[%w+.-]*://') then

@@ -376,6 +376,18 @@ check('definition-jump', function(S)
   ensure(ok, 'after vim.lsp.buf.definition() the current buffer is %s, expected %s', vim.api.nvim_buf_get_name(0), TARGET)
 end)
 
+check('gd-keymap', function(S)
+  vim.api.nvim_set_current_buf(S.buf)
+  local row, col = locate(S.buf, '[[' .. TARGET_STEM .. ' | ')
+  put_cursor(S.buf, row, col + 4)
+  vim.cmd('normal gd')
+  local ok = wait(2000, function()
+    return realpath(vim.api.nvim_buf_get_name(0)) == realpath(TARGET)
+  end)
+  ensure(ok, 'after `gd` the current buffer is %s, expected %s', vim.api.nvim_buf_get_name(0), TARGET)
+  vim.api.nvim_set_current_buf(S.buf)
+end)
+
 check('completion', function(S)
   local row = append_line(S.buf, 'Also see [[')
   local line = vim.api.nvim_buf_get_lines(S.buf, row, row + 1, false)[1]

@@ -107,6 +107,20 @@ async function start(): Promise<void> {
       // vscode-languageclient shows server-created progress in the status bar only, without
       // its percentage; show it as a notification with a progress bar instead.
       handleWorkDoneProgress: (token, params, next) => notifications.handle(token, params, next),
+      // The server ranks notes itself and sets each item's filterText to the text typed so far,
+      // which holds only if VS Code asks again on every keystroke. A list marked complete would
+      // be filtered locally instead, and the next character typed would hide every item (wikilsp
+      // 0.1.0 marks short lists complete). Asking again is cheap: answers take milliseconds.
+      provideCompletionItem: async (document, position, context, token, next) => {
+        const result = await next(document, position, context, token);
+        if (Array.isArray(result)) {
+          return new vscode.CompletionList(result, true);
+        }
+        if (result) {
+          result.isIncomplete = true;
+        }
+        return result;
+      },
     },
     // The server registers its own file watchers (workspace/didChangeWatchedFiles) at start.
   };

@@ -134,10 +134,11 @@ JS
 cat >"$user_data/User/settings.json" <<EOF
 {
   "wikilsp.server.path": "$server",
-  "wikilsp.trace.server": "messages",
+  "wikilsp.trace.server": "verbose",
   "telemetry.telemetryLevel": "off",
   "security.workspace.trust.enabled": false,
   "workbench.startupEditor": "none",
+  "workbench.secondarySideBar.defaultVisibility": "hidden",
   "workbench.tips.enabled": false,
   "workbench.enableExperiments": false,
   "workbench.welcomePage.walkthroughs.openOnInstall": false,

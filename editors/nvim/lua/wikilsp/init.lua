@@ -61,12 +61,31 @@ function M.start(bufnr, opts)
     name = M.name,
     cmd = M.cmd(opts.cmd),
     root_dir = root,
-    on_attach = opts.on_attach,
+    on_attach = function(client, buf)
+      M.default_keymaps(buf)
+      if opts.on_attach then
+        opts.on_attach(client, buf)
+      end
+    end,
     capabilities = opts.capabilities,
     handlers = opts.handlers,
     settings = opts.settings,
     cmd_env = opts.cmd_env,
   }, { bufnr = bufnr })
+end
+
+--- `gd` follows the link under the cursor, in note buffers, unless the user mapped `gd` already
+--- or set `vim.g.wikilsp_no_keymaps`. (Neovim's own LSP defaults cover `K`, `grr`, `grn`,
+--- `gra` and `<C-]>`, but leave `gd` to the built-in "go to local declaration".)
+---@param buf integer
+function M.default_keymaps(buf)
+  if vim.g.wikilsp_no_keymaps then
+    return
+  end
+  if vim.fn.maparg('gd', 'n') ~= '' then
+    return
+  end
+  vim.keymap.set('n', 'gd', vim.lsp.buf.definition, { buffer = buf, desc = 'wikilsp: go to the linked note' })
 end
 
 --- Starts the server for every markdown buffer, now and later.
