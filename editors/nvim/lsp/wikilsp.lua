@@ -9,41 +9,24 @@
 --
 -- Root: the nearest folder above the note holding `.wikilsp.toml` or `.git`; when there is
 -- none, the note's own folder (root_markers alone would start the server with no workspace
--- folder in 0.11, and it would index nothing).
+-- folder in 0.11, and it would index nothing). The rules live in lua/wikilsp/init.lua, shared
+-- with the 0.10 `require('wikilsp').setup{}` form.
 
-local markers = { '.wikilsp.toml', '.git' }
-
-local function server_cmd()
-  local g = vim.g.wikilsp_cmd
-  if type(g) == 'string' and g ~= '' then
-    return { g }
-  elseif type(g) == 'table' and #g > 0 then
-    return vim.deepcopy(g)
-  end
-  local env = vim.env.WIKILSP_SERVER
-  if env and env ~= '' then
-    return { env }
-  end
-  return { 'wikilsp' }
-end
+local wikilsp = require('wikilsp')
 
 ---@type vim.lsp.Config
 return {
-  cmd = server_cmd(),
+  cmd = wikilsp.cmd(),
   filetypes = { 'markdown' },
-  root_markers = markers, -- documentation only: the root_dir function below uses them
-  -- `gd` follows links in notes (unless mapped already, or `vim.g.wikilsp_no_keymaps` is set).
-  on_attach = function(_, buf)
-    local ok, wikilsp = pcall(require, 'wikilsp')
-    if ok then
-      wikilsp.default_keymaps(buf)
+  root_markers = wikilsp.root_markers, -- documentation only: root_dir below uses them
+  root_dir = function(bufnr, on_dir)
+    local root = wikilsp.root_dir(bufnr)
+    if root then -- nil: not a file on disk, no server
+      on_dir(root)
     end
   end,
-  root_dir = function(bufnr, on_dir)
-    local name = vim.api.nvim_buf_get_name(bufnr)
-    if name == '' or vim.bo[bufnr].buftype ~= '' or name:match('^%a[%w+.-]*://') then
-      return -- not a file on disk: no server
-    end
-    on_dir(vim.fs.root(bufnr, markers) or vim.fs.dirname(vim.fs.normalize(name)))
+  -- `gd` follows links in notes (unless mapped already, or `vim.g.wikilsp_no_keymaps` is set).
+  on_attach = function(_, buf)
+    wikilsp.default_keymaps(buf)
   end,
 }
