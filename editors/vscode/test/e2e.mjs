@@ -105,19 +105,21 @@ async function run(context) {
 
   // Watch for the indexing notification from the very start (it lasts as long as indexing).
   const progressSeen = [];
+  let progressShot = false;
   let watching = true;
   const progressWatch = (async () => {
     while (watching) {
       const texts = await page
         .$$eval('.notifications-toasts .notification-toast', (els) =>
-          els.map((e) => e.innerText ?? ''),
+          els.filter((e) => e.checkVisibility()).map((e) => e.innerText ?? ''),
         )
         .catch(() => []);
-      for (const t of texts) {
-        if (/wikilsp: Indexing notes/.test(t)) {
-          if (!progressSeen.length || progressSeen[progressSeen.length - 1] !== t) {
-            if (progressSeen.length === 0) await shot('5-progress-notification');
-            progressSeen.push(t);
+      for (const t of texts.map((x) => x.replace(/\s+/g, ' ').trim())) {
+        if (/wikilsp: Indexing notes/.test(t) && progressSeen.at(-1) !== t) {
+          progressSeen.push(t);
+          if (!progressShot && /[1-9]\d*%/.test(t)) {
+            progressShot = true;
+            await shot('5-progress-notification');
           }
         }
       }
@@ -299,10 +301,10 @@ async function run(context) {
   await progressWatch;
   await check('progress-notification', async () => {
     if (!progressSeen.length) throw new Error('no "wikilsp: Indexing notes" notification seen');
-    if (!progressSeen.some((t) => /\d+%/.test(t))) {
+    if (!progressSeen.some((t) => /[1-9]\d*%/.test(t))) {
       throw new Error(`no percentage in the notification: ${progressSeen.join(' | ')}`);
     }
-    console.log(`  seen: ${progressSeen.slice(0, 4).join(' | ')}`);
+    console.log(`  seen: ${progressSeen.slice(0, 6).join(' | ')}`);
   });
 
   await check('backlinks-command', async () => {
@@ -327,6 +329,62 @@ async function run(context) {
     await shot('6-backlinks');
     if (!seen) throw new Error('neither the references view nor the "later version" message');
     console.log(`  ${seen.replace(/\s+/g, ' ').slice(0, 160)}`);
+  });
+
+  const startedCount = () => {
+    const log = findOutputLog();
+    return log ? (fs.readFileSync(log, 'utf8').match(/^started wikilsp/gm) ?? []).length : 0;
+  };
+  const palette = async (command) => {
+    await page.keyboard.press('Control+Shift+P');
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    await page.keyboard.type(command, { delay: 10 });
+    await sleep(400);
+    await page.keyboard.press('Enter');
+  };
+
+  // -- 7. wikilsp: Restart Server ---------------------------------------------------------------
+  await check('restart-command', async () => {
+    await openNote('hive_inspection.md');
+    const before = startedCount();
+    await palette('wikilsp: Restart Server');
+    const after = await until(() => startedCount() > before && startedCount(), 20000);
+    if (!after) throw new Error(`no new "started wikilsp" in the output channel (${before} before)`);
+  });
+
+  // -- 8. A wrong wikilsp.server.path: a clear message whose button opens the setting; the
+  //       server comes back when the setting is fixed ------------------------------------------
+  await check('server-not-found', async () => {
+    // A machine-scoped setting: code-server reads it from the Remote (Machine) settings.
+    const machine = path.join(userData, 'Machine', 'settings.json');
+    const good = fs.readFileSync(machine, 'utf8');
+    const before = startedCount();
+    fs.writeFileSync(machine, JSON.stringify({ 'wikilsp.server.path': '/nonexistent/wikilsp' }));
+    try {
+      const toast = page
+        .locator('.notifications-toasts .notification-toast')
+        .filter({ hasText: '/nonexistent/wikilsp' });
+      await toast.waitFor({ state: 'visible', timeout: 20000 }).catch(() => {});
+      if (!(await toast.isVisible())) throw new Error('no message about /nonexistent/wikilsp');
+      const msg = (await toast.innerText()).replace(/\s+/g, ' ');
+      if (!/does not exist/.test(msg)) throw new Error(`message: ${msg}`);
+      await shot('8-server-not-found');
+      await toast.getByRole('button', { name: 'Open Settings' }).click();
+      const shown = await until(
+        () =>
+          page.$eval('.settings-editor', (e) =>
+            /Server: Path/.test(e.innerText ?? '') ? e.innerText : undefined,
+          ),
+        10000,
+      );
+      await sleep(500);
+      await shot('8-open-settings');
+      if (!shown) throw new Error('"Open Settings" did not show the wikilsp.server.path setting');
+    } finally {
+      fs.writeFileSync(machine, good);
+    }
+    const back = await until(() => startedCount() > before, 20000);
+    if (!back) throw new Error('the server did not start again once the setting was fixed');
   });
 }
 

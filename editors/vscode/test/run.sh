@@ -25,6 +25,7 @@ start_time=$SECONDS
 
 say() { printf 'run.sh: %s\n' "$*" >&2; }
 mkdir -p "$cache" "$artifacts"
+rm -rf "$artifacts"/*.png "$artifacts/logs" "$artifacts/code-server.log"
 
 # --- Debian packages (only when absent) -------------------------------------------------------
 missing=()
@@ -111,7 +112,7 @@ trap 'exit 130' INT TERM
 
 user_data="$work/user-data"
 extensions="$work/extensions"
-mkdir -p "$user_data/User" "$extensions"
+mkdir -p "$user_data/User" "$user_data/Machine" "$extensions"
 cp -R "$here/vault" "$work/vault"
 # Filler notes (no links, so they rank below the fixture's notes in completion) make indexing
 # last long enough (~1-2 s) for its progress notification to be seen.
@@ -119,7 +120,7 @@ filler="${WIKILSP_E2E_FILLER:-30000}"
 node - "$work/vault/archive" "$filler" <<'JS'
 const fs = require('fs');
 const [dir, count] = [process.argv[2], Number(process.argv[3])];
-const body = 'Notes from a season of beekeeping, kept for the record. '.repeat(8);
+const body = 'Notes from a season of beekeeping, kept for the record. '.repeat(40);
 for (let i = 0; i < count; i++) {
   const sub = `${dir}/${String(Math.floor(i / 1000)).padStart(2, '0')}`;
   if (i % 1000 === 0) fs.mkdirSync(sub, { recursive: true });
@@ -131,9 +132,15 @@ JS
 "$code_server" --user-data-dir "$user_data" --extensions-dir "$extensions" \
   --install-extension "$vsix" --force >&2
 
+# wikilsp.server.path is machine-scoped: in a remote window, and code-server's is one, VS Code
+# reads it from the Remote settings (<user-data-dir>/Machine/settings.json), not the User ones.
+cat >"$user_data/Machine/settings.json" <<EOF
+{
+  "wikilsp.server.path": "$server"
+}
+EOF
 cat >"$user_data/User/settings.json" <<EOF
 {
-  "wikilsp.server.path": "$server",
   "wikilsp.trace.server": "verbose",
   "telemetry.telemetryLevel": "off",
   "security.workspace.trust.enabled": false,
@@ -166,8 +173,7 @@ port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()
 
 # Own process group (set -m) so that the cleanup can end code-server and everything it started.
 set -m
-PATH="$(dirname "$server"):$PATH" \
-  "$code_server" --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry \
+"$code_server" --bind-addr "127.0.0.1:$port" --auth none --disable-telemetry \
   --disable-update-check --disable-workspace-trust --disable-getting-started-override \
   --user-data-dir "$user_data" --extensions-dir "$extensions" \
   "$work/vault" >"$artifacts/code-server.log" 2>&1 &
