@@ -237,7 +237,11 @@ pub fn link_key(target: &str) -> String {
 }
 
 fn last_segment(target: &str) -> &str {
-    target.rsplit('/').next().unwrap_or(target)
+    // A byte loop: targets are short, and `rsplit` sets up a searcher for each of millions.
+    match target.bytes().rposition(|b| b == b'/') {
+        Some(i) => &target[i + 1..],
+        None => target,
+    }
 }
 
 impl Vault {
@@ -364,53 +368,7 @@ impl Vault {
             .collect();
         // The links of all notes grouped by key: the biggest merge, so done on all cores, each
         // worker folding its share of notes into its own map, then the maps merged.
-        // Few big shares: merging maps costs as much as filling them.
-        let share = notes.len() / rayon::current_num_threads().max(1) + 1;
-        let links: HashMap<String, KeyLinks> = notes
-            .par_iter()
-            .enumerate()
-            .with_min_len(share)
-            .fold(
-                || (HashMap::default(), String::new()),
-                |(mut links, mut key): (HashMap<String, KeyLinks>, String), (i, note)| {
-                    let id = NoteId(i as u32);
-                    for link in &note.parsed.links {
-                        if link.target.is_empty() || !link.closed {
-                            continue;
-                        }
-                        syntax::loose_key_into(last_segment(&link.target), &mut key);
-                        if key.is_empty() {
-                            continue;
-                        }
-                        // Look up by reference: most keys are already there, so most links cost
-                        // no allocation.
-                        let entry = match links.get_mut(key.as_str()) {
-                            Some(e) => e,
-                            None => links.entry(key.clone()).or_default(),
-                        };
-                        add_source(&mut entry.sources, id, 1);
-                        match entry.spellings.iter_mut().find(|s| *s.0 == *link.target) {
-                            Some(s) => s.1 += 1,
-                            None => entry.spellings.push((link.target.as_str().into(), 1)),
-                        }
-                    }
-                    (links, key)
-                },
-            )
-            .map(|(links, _)| links)
-            .reduce(HashMap::default, |mut a, mut b| {
-                if a.len() < b.len() {
-                    std::mem::swap(&mut a, &mut b);
-                }
-                for (key, theirs) in b {
-                    let ours = a.entry(key).or_default();
-                    ours.sources.extend(theirs.sources);
-                    for (target, count) in theirs.spellings {
-                        add_spelling(&mut ours.spellings, target, count);
-                    }
-                }
-                a
-            });
+        let links = group_links(&notes);
         let mut keys: [HashMap<String, Vec<NoteId>>; 5] = Default::default();
         let mut by_path = Vec::with_capacity(notes.len());
         for (i, note) in notes.iter().enumerate() {
@@ -632,6 +590,70 @@ fn note_keys(note: &Note, kind: usize) -> Vec<String> {
     };
     keys.retain(|k| !k.is_empty());
     keys
+}
+
+/// How many shards the links of a vault are grouped in: enough that each shard's map stays in
+/// cache, where grouping one map of every key would wait on memory for each link.
+const LINK_SHARDS: usize = 64;
+
+/// Groups the links of all notes by key, on all cores. First each worker sorts its notes'
+/// links into shards by the hash of their key (remembering only where each link is); then each
+/// shard is grouped on its own, in note order, so every key's sources come out sorted.
+fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
+    use rayon::prelude::*;
+    use std::hash::BuildHasher;
+    let hasher = rustc_hash::FxBuildHasher;
+    let shard_of = |key: &str| (hasher.hash_one(key) as usize) % LINK_SHARDS;
+    type Places = Vec<Vec<(u32, u32)>>;
+    let pieces: Vec<Places> = notes
+        .par_iter()
+        .enumerate()
+        .with_min_len(256)
+        .fold(
+            || (vec![Vec::new(); LINK_SHARDS], String::new()),
+            |(mut shards, mut key): (Places, String), (i, note)| {
+                for (j, link) in note.parsed.links.iter().enumerate() {
+                    if link.target.is_empty() || !link.closed {
+                        continue;
+                    }
+                    syntax::loose_key_into(last_segment(&link.target), &mut key);
+                    if !key.is_empty() {
+                        shards[shard_of(&key)].push((i as u32, j as u32));
+                    }
+                }
+                (shards, key)
+            },
+        )
+        .map(|(shards, _)| shards)
+        .collect();
+    let shards: Vec<HashMap<String, KeyLinks>> = (0..LINK_SHARDS)
+        .into_par_iter()
+        .map(|s| {
+            let mut links: HashMap<String, KeyLinks> = HashMap::default();
+            let mut key = String::new();
+            for &(i, j) in pieces.iter().flat_map(|p| &p[s]) {
+                let link = &notes[i as usize].parsed.links[j as usize];
+                syntax::loose_key_into(last_segment(&link.target), &mut key);
+                // Most keys are there already: look up by reference, allocate only new ones.
+                let entry = match links.get_mut(key.as_str()) {
+                    Some(e) => e,
+                    None => links.entry(key.clone()).or_default(),
+                };
+                add_source(&mut entry.sources, NoteId(i), 1);
+                match entry.spellings.iter_mut().find(|s| *s.0 == *link.target) {
+                    Some(s) => s.1 += 1,
+                    None => entry.spellings.push((link.target.as_str().into(), 1)),
+                }
+            }
+            links
+        })
+        .collect();
+    let mut all = HashMap::default();
+    all.reserve(shards.iter().map(HashMap::len).sum());
+    for shard in shards {
+        all.extend(shard);
+    }
+    all
 }
 
 /// A note's links grouped by key and spelling: (key, target as written, count).

