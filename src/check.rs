@@ -70,7 +70,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut notes: Vec<_> = vault.notes().collect();
     notes.sort_by(|a, b| a.1.rel_path.cmp(&b.1.rel_path));
     for (id, note) in notes {
-        let diags = ide::diagnostics(&vault, id);
+        let diags = ide::diagnostics(&vault, id, true);
         if diags.is_empty() {
             continue;
         }

@@ -706,3 +706,28 @@ Inline `[[rak` code.
     }
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filter_texts_keep_the_server_order_and_let_the_client_narrow_a_complete_list() {
+    let fx = vault(
+        r#"
+//- /kiln_hours/today.md
+Today we fire [[rak$0]]
+"#,
+    );
+    let mut server = TestServer::start(fx.root()).await;
+    let got = complete_at_cursor(&mut server, &fx).await;
+    assert_eq!(got["isIncomplete"], false);
+    for item in got["items"].as_array().unwrap() {
+        let filter = item["filterText"].as_str().unwrap();
+        // Every item matches what was typed equally well, so the client keeps our order...
+        assert!(filter.starts_with("rak "), "{item:#}");
+    }
+    // ...and as the user types on without asking again, the names still match.
+    let raku = item(&got, "Raku Firing: Fast and Smoky");
+    assert_eq!(
+        raku["filterText"],
+        "rak raku_firing Raku Firing: Fast and Smoky"
+    );
+    server.shutdown().await;
+}

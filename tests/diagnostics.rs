@@ -880,3 +880,65 @@ Fire [[glaze_chemistry]].
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_are_not_judged_before_the_vault_is_indexed() {
+    let fx = Fixture::new(
+        r#"
+//- /kiln_hours/glaze_chemistry.md
+# Glaze Chemistry
+//- /kiln_hours/today.md
+Fire with [[glaze_chemistry]], then [[anagama_kiln]], then [[]].
+"#,
+    );
+    let today = fx.path("kiln_hours/today.md");
+    let text = fx.text("kiln_hours/today.md");
+    // Open the note before the client says `initialized`: nothing is indexed yet, so only
+    // what the note alone shows may be reported.
+    let mut server = TestServer::spawn(fx.root());
+    server
+        .request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": uri(fx.root()),
+                "capabilities": default_capabilities(),
+                "workspaceFolders": [{ "uri": uri(fx.root()), "name": "vault" }],
+            }),
+        )
+        .await;
+    server.open_with(&today, &text).await;
+    server
+        .expect_diagnostics(
+            &today,
+            vec![diag("empty-link", ERROR, range_of(&text, "[[]]"))],
+        )
+        .await;
+    server.notify("initialized", json!({})).await;
+    server.wait_indexed().await;
+    server
+        .expect_diagnostics(
+            &today,
+            vec![
+                diag("broken-link", WARNING, range_of(&text, "anagama_kiln")),
+                diag("empty-link", ERROR, range_of(&text, "[[]]")),
+            ],
+        )
+        .await;
+    // The link to the note that exists was never reported broken.
+    let reported_broken = server.seen.iter().any(|m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| {
+                    d["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("glaze_chemistry")
+                })
+    });
+    assert!(!reported_broken, "{:#?}", server.seen);
+    server.shutdown().await;
+}

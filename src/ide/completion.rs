@@ -305,7 +305,7 @@ fn note_items(
                     label: n.title.clone(),
                     kind: CompletionItemKind::Note,
                     detail: n.link_path().to_owned(),
-                    filter_text: filter_text(query, &n.title),
+                    filter_text: filter_text(query, &n.names().collect::<Vec<_>>()),
                     insert_text,
                     is_snippet: placeholder,
                     edit_range: range,
@@ -319,7 +319,7 @@ fn note_items(
                     1 => "no note yet · 1 link".to_owned(),
                     n => format!("no note yet · {n} links"),
                 },
-                filter_text: filter_text(query, spelling),
+                filter_text: filter_text(query, &[spelling]),
                 insert_text: format!("{spelling}{close}"),
                 is_snippet: false,
                 edit_range: range,
@@ -374,7 +374,7 @@ fn heading_items(vault: &Vault, id: NoteId, query: &str, range: TextRange) -> Co
                 label: h.text.clone(),
                 kind: CompletionItemKind::Heading,
                 detail: format!("{} {}", "#".repeat(h.level as usize), note.rel_path),
-                filter_text: filter_text(query, &h.text),
+                filter_text: filter_text(query, &[&h.text]),
                 insert_text: h.text.clone(),
                 is_snippet: false,
                 edit_range: range,
@@ -415,7 +415,7 @@ fn display_items(
             } else {
                 "alias".to_owned()
             },
-            filter_text: filter_text(query, name),
+            filter_text: filter_text(query, &[name]),
             insert_text: name.to_owned(),
             is_snippet: false,
             edit_range: range,
@@ -428,15 +428,19 @@ fn display_items(
     }
 }
 
-/// Clients filter items again by the text typed in the edit range; the server has already
-/// matched fuzzily (against slug, title and aliases), so hand the typed text back as the filter
-/// and let the client keep the server's order.
-fn filter_text(query: &str, label: &str) -> String {
-    if query.is_empty() {
-        label.to_owned()
-    } else {
-        query.to_owned()
+/// Clients filter and rank items again by the text typed in the edit range. The server has
+/// already matched fuzzily and ranked, so every filter text starts with what was typed: all
+/// items match it equally well and the client keeps the server's order. The names follow, so
+/// that when the list is complete and the user types on, the client can still narrow it.
+fn filter_text(query: &str, names: &[&str]) -> String {
+    let mut out = String::from(query);
+    for name in names {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(name);
     }
+    out
 }
 
 fn escape_snippet(s: &str) -> String {

@@ -32,8 +32,9 @@ fn severity_of(kind: ProblemKind) -> Severity {
     }
 }
 
-/// Every diagnostic of the note, ordered by position.
-pub fn diagnostics(vault: &Vault, id: NoteId) -> Vec<Diagnostic> {
+/// Every diagnostic of the note, ordered by position. Without `check_links` (while the vault
+/// is still being indexed, when a missing note may only not be read yet) links are not judged.
+pub fn diagnostics(vault: &Vault, id: NoteId, check_links: bool) -> Vec<Diagnostic> {
     let Some(note) = vault.note(id) else {
         return Vec::new();
     };
@@ -49,7 +50,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId) -> Vec<Diagnostic> {
         })
         .collect();
 
-    for link in &parsed.links {
+    for link in parsed.links.iter().filter(|_| check_links) {
         // An unclosed link's target is whatever follows on the line: judging it would only
         // repeat the unclosed-link error with a confusing message.
         if !link.closed || (link.target.is_empty() && link.heading.is_none()) {

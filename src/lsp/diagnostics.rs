@@ -74,7 +74,7 @@ fn compute(snap: &Snapshot) -> HashMap<Uri, (i32, Vec<Diagnostic>)> {
         let Some(id) = snap.vault.note_by_path(&doc.path) else {
             continue;
         };
-        let diags = ide::diagnostics(&snap.vault, id)
+        let diags = ide::diagnostics(&snap.vault, id, snap.indexed)
             .into_iter()
             .map(|d| Diagnostic {
                 range: doc.lines.range(&doc.text, d.range, snap.encoding),

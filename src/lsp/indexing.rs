@@ -74,6 +74,8 @@ pub fn start(client: Client, state: Arc<State>, diagnostics: DiagnosticsWorker, 
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("indexing failed: {e}");
+                state.mark_indexed();
+                diagnostics.refresh();
                 client
                     .show_message(
                         MessageType::ERROR,

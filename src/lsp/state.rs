@@ -35,6 +35,9 @@ pub struct DocView {
 /// A consistent view of the vault and the open documents at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// Whether the vault holds every note of the workspace folders yet (until then a link may
+    /// look broken only because its note was not read yet).
+    pub indexed: bool,
     /// Grows with every published change (the vault's own counter restarts when it is
     /// rebuilt).
     pub revision: u64,
@@ -139,6 +142,7 @@ pub struct State {
     snapshot: ArcSwap<Snapshot>,
     encoding: Mutex<Encoding>,
     revision: std::sync::atomic::AtomicU64,
+    indexed: std::sync::atomic::AtomicBool,
 }
 
 impl Default for State {
@@ -151,6 +155,7 @@ impl Default for State {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             encoding: Mutex::new(Encoding::default()),
             revision: Default::default(),
+            indexed: Default::default(),
         }
     }
 }
@@ -173,6 +178,9 @@ impl State {
 
     pub fn set_roots(&self, roots: Vec<PathBuf>) {
         let mut w = self.writer.lock().unwrap();
+        // With no folder there is nothing to wait for.
+        self.indexed
+            .store(roots.is_empty(), std::sync::atomic::Ordering::Relaxed);
         w.vault = Vault::new(roots);
         reapply_open_documents(&mut w);
         self.publish(&w);
@@ -193,6 +201,7 @@ impl State {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         self.snapshot.store(Arc::new(Snapshot {
+            indexed: self.indexed.load(std::sync::atomic::Ordering::Relaxed),
             revision,
             vault: Arc::new(w.vault.clone()),
             docs: Arc::new(docs),
@@ -204,7 +213,17 @@ impl State {
     pub fn install_vault(&self, vault: Vault) {
         let mut w = self.writer.lock().unwrap();
         w.vault = vault;
+        self.indexed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         reapply_open_documents(&mut w);
+        self.publish(&w);
+    }
+
+    /// Indexing failed: judge links against the notes there are rather than never.
+    pub fn mark_indexed(&self) {
+        let w = self.writer.lock().unwrap();
+        self.indexed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.publish(&w);
     }
 
