@@ -284,11 +284,6 @@ impl Vault {
             .filter_map(|(i, n)| n.as_ref().map(|n| (NoteId(i as u32), n)))
     }
 
-    /// Every loose key that links use, with those links.
-    pub fn link_keys(&self) -> impl Iterator<Item = (&String, &Arc<KeyLinks>)> {
-        self.links_by_key.iter()
-    }
-
     pub fn links_with_key(&self, key: &str) -> Option<&Arc<KeyLinks>> {
         self.links_by_key.get(key)
     }
