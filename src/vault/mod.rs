@@ -342,6 +342,51 @@ impl Vault {
             .sum()
     }
 
+    /// Every link in the vault that resolves to note `target`, as (linking note, index in its
+    /// links), in the order of notes and then of position. Only the notes whose links use one
+    /// of the target's names are read.
+    pub fn backlinks(&self, target: NoteId) -> Vec<(NoteId, usize)> {
+        let Some(note) = self.note(target) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for key in note.loose_keys.iter() {
+            out.extend(self.links_using_key(key, |r| r == &Resolution::Note(target)));
+        }
+        out.sort_unstable();
+        out
+    }
+
+    /// Every link whose target has loose key `key` and whose resolution satisfies `keep`, as
+    /// (linking note, index in its links). With `Resolution::Missing` this finds the links
+    /// that wait for a note that does not exist yet.
+    pub fn links_using_key(
+        &self,
+        key: &str,
+        keep: impl Fn(&Resolution) -> bool,
+    ) -> Vec<(NoteId, usize)> {
+        let Some(links) = self.links_by_key.get(key) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let mut buf = String::new();
+        for &(source, _) in &links.sources {
+            let Some(from) = self.note(source) else {
+                continue;
+            };
+            for (i, link) in from.parsed.links.iter().enumerate() {
+                if !link.closed || link.target.is_empty() {
+                    continue;
+                }
+                syntax::loose_key_into(last_segment(&link.target), &mut buf);
+                if buf == key && keep(&self.resolve(&link.target, &from.path)) {
+                    out.push((source, i));
+                }
+            }
+        }
+        out
+    }
+
     /// The text of a note: the editor's while it is open, else read from disk.
     pub fn text(&self, id: NoteId) -> Option<Arc<str>> {
         let note = self.note(id)?;

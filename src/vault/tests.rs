@@ -269,3 +269,45 @@ fn completion_tables_follow_names_and_links_but_not_prose() {
     );
     assert_eq!(table_texts(&snapshot.missing_table()), ["gamma"]);
 }
+
+#[test]
+fn backlinks_are_the_links_that_resolve_to_the_note() {
+    let v = vault(&[
+        (
+            "ch1/intro.md",
+            "---\ntitle: Intro One\naliases: [Opening]\n---\n",
+        ),
+        ("ch2/intro.md", "# Intro Two\n"),
+        (
+            "ch1/a.md",
+            "[[intro]] and [[Opening | the opening]] and [[ch2/intro]]\n[[intro#Part]]",
+        ),
+        ("ch2/b.md", "[[intro]] [[Intro One]]"),
+        ("people/p.md", "[[intro]] [[missing_note]] [[Missing Note]]"),
+    ]);
+    let id = |p: &str| v.note_by_path(&root().join(p)).unwrap();
+    let show = |links: Vec<(NoteId, usize)>| -> Vec<(String, usize)> {
+        links
+            .into_iter()
+            .map(|(n, i)| (v.note(n).unwrap().rel_path.clone(), i))
+            .collect()
+    };
+    assert_eq!(
+        show(v.backlinks(id("ch1/intro.md"))),
+        [
+            ("ch1/a.md".to_owned(), 0),
+            ("ch1/a.md".to_owned(), 1),
+            ("ch1/a.md".to_owned(), 3),
+            ("ch2/b.md".to_owned(), 1)
+        ]
+    );
+    assert_eq!(
+        show(v.backlinks(id("ch2/intro.md"))),
+        [("ch1/a.md".to_owned(), 2), ("ch2/b.md".to_owned(), 0)]
+    );
+    // The ambiguous link from people/ counts for neither; the missing target has its links.
+    assert_eq!(
+        show(v.links_using_key("missingnote", |r| *r == Resolution::Missing)),
+        [("people/p.md".to_owned(), 1), ("people/p.md".to_owned(), 2)]
+    );
+}
