@@ -731,3 +731,18 @@ Today we fire [[rak$0]]
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_a_file_name_with_underscores_finds_the_note_titled_in_words() {
+    // glaze_chemistry.md is the slug of its title "Glaze Chemistry".
+    let fx = vault(
+        r#"
+//- /kiln_hours/today.md
+Today we mix [[glaze_chem$0
+"#,
+    );
+    let mut server = TestServer::start(fx.root()).await;
+    let got = complete_at_cursor(&mut server, &fx).await;
+    assert_eq!(labels(&got)[0], "Glaze Chemistry", "{got:#}");
+    server.shutdown().await;
+}

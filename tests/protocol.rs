@@ -52,16 +52,14 @@ async fn the_server_announces_precise_capabilities() {
         json!(["[", "#", "|"])
     );
     assert_eq!(caps["completionProvider"]["resolveProvider"], true);
+    assert_eq!(caps["referencesProvider"], true);
+    assert_eq!(caps["documentSymbolProvider"], true);
+    assert_eq!(caps["workspaceSymbolProvider"], true);
+    assert_eq!(caps["documentLinkProvider"]["resolveProvider"], false);
+    assert_eq!(caps["foldingRangeProvider"], true);
     assert_eq!(result["serverInfo"]["name"], "wikilsp");
     // Nothing it does not do.
-    for absent in [
-        "referencesProvider",
-        "renameProvider",
-        "documentSymbolProvider",
-        "codeActionProvider",
-        "documentFormattingProvider",
-        "semanticTokensProvider",
-    ] {
+    for absent in ["documentFormattingProvider", "semanticTokensProvider"] {
         assert!(
             caps.get(absent).is_none_or(Value::is_null),
             "{absent}: {caps:#}"

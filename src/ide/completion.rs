@@ -184,7 +184,10 @@ fn note_items(
         .note(pos.note)
         .map(|n| n.path.clone())
         .unwrap_or_default();
-    let pattern = Pattern::parse(query, CaseMatching::Ignore, Normalization::Smart);
+    // File names write spaces as `_`: `lena_voss` must find the title "Lena Voss" (whose stem,
+    // being its slug, is not matched separately).
+    let words = query.replace('_', " ");
+    let pattern = Pattern::parse(&words, CaseMatching::Ignore, Normalization::Smart);
     // Scoring every candidate is the cost of completion: spread it over all cores, each
     // worker thread keeping its own matcher (making one allocates its scoring matrices).
     let score = |hay: &str| -> Option<u32> {

@@ -5,7 +5,10 @@ mod completion;
 mod definition;
 mod diagnostics;
 mod hover;
+mod links;
 mod preview;
+mod references;
+mod symbols;
 
 pub use completion::{
     CompletionContext, CompletionItem, CompletionItemKind, CompletionList, completion,
@@ -13,7 +16,12 @@ pub use completion::{
 pub use definition::definition;
 pub use diagnostics::{Diagnostic, Severity, diagnostics};
 pub use hover::{Hover, hover};
+pub use links::{DocumentLink, FoldKind, LinkTarget, document_links, folding_ranges};
 pub use preview::{note_preview, timestamp_url};
+pub use references::{references, title_range};
+pub use symbols::{
+    DocumentSymbol, SymbolKind, WorkspaceSymbol, document_symbols, workspace_symbols,
+};
 
 use crate::syntax::{Link, TextRange, Timestamp};
 use crate::vault::NoteId;

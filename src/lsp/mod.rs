@@ -161,11 +161,14 @@ impl LanguageServer for WikiLsp {
             .flatten()
             .filter_map(|f| uri_to_path(&f.uri))
             .collect();
+        // Older clients name the folder by `rootUri`, the oldest by `rootPath`.
         #[allow(deprecated)]
-        if roots.is_empty()
-            && let Some(p) = params.root_uri.as_ref().and_then(uri_to_path)
-        {
-            roots.push(p);
+        if roots.is_empty() {
+            if let Some(p) = params.root_uri.as_ref().and_then(uri_to_path) {
+                roots.push(p);
+            } else if let Some(p) = params.root_path.as_deref().filter(|p| !p.is_empty()) {
+                roots.push(PathBuf::from(p));
+            }
         }
         tracing::info!(?roots, ?encoding, "initialize");
         self.state.set_roots(roots);
@@ -186,6 +189,14 @@ impl LanguageServer for WikiLsp {
                 )),
                 definition_provider: Some(OneOf::Left(true)),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
+                references_provider: Some(OneOf::Left(true)),
+                document_symbol_provider: Some(OneOf::Left(true)),
+                workspace_symbol_provider: Some(OneOf::Left(true)),
+                document_link_provider: Some(DocumentLinkOptions {
+                    resolve_provider: Some(false),
+                    work_done_progress_options: Default::default(),
+                }),
+                folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec!["[".into(), "#".into(), "|".into()]),
                     resolve_provider: Some(true),
@@ -402,6 +413,155 @@ impl LanguageServer for WikiLsp {
                 is_incomplete: list.incomplete,
                 items,
             }))
+        })
+        .await
+    }
+
+    async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let p = params.text_document_position;
+        let include = params.context.include_declaration;
+        self.read("references", move |snap| {
+            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+            let found = ide::references(&view.vault, pos, include);
+            Some(found.into_iter().filter_map(|r| snap.location(r)).collect())
+        })
+        .await
+    }
+
+    async fn document_symbol(
+        &self,
+        params: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        self.read("document symbols", move |snap| {
+            let view = snap.file(&params.text_document.uri)?;
+            let file = &view.file;
+            let symbols = ide::document_symbols(&view.vault, file.id, file.text.len() as u32);
+            fn convert(
+                s: ide::DocumentSymbol,
+                file: &state::FileView,
+                enc: convert::Encoding,
+            ) -> DocumentSymbol {
+                #[allow(deprecated)]
+                DocumentSymbol {
+                    name: s.name,
+                    detail: None,
+                    kind: match s.kind {
+                        ide::SymbolKind::Note => SymbolKind::FILE,
+                        ide::SymbolKind::Heading => SymbolKind::STRING,
+                    },
+                    tags: None,
+                    deprecated: None,
+                    range: file.lines.range(&file.text, s.range, enc),
+                    selection_range: file.lines.range(&file.text, s.selection, enc),
+                    children: Some(
+                        s.children
+                            .into_iter()
+                            .map(|c| convert(c, file, enc))
+                            .collect(),
+                    ),
+                }
+            }
+            Some(DocumentSymbolResponse::Nested(
+                symbols
+                    .into_iter()
+                    .map(|s| convert(s, file, snap.encoding))
+                    .collect(),
+            ))
+        })
+        .await
+    }
+
+    async fn symbol(
+        &self,
+        params: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        self.read("workspace symbols", move |snap| {
+            let found = ide::workspace_symbols(&snap.vault, &params.query, 200);
+            #[allow(deprecated)]
+            let symbols = found
+                .into_iter()
+                .filter_map(|s| {
+                    Some(SymbolInformation {
+                        name: s.name,
+                        kind: match s.kind {
+                            ide::SymbolKind::Note => SymbolKind::FILE,
+                            ide::SymbolKind::Heading => SymbolKind::STRING,
+                        },
+                        tags: None,
+                        deprecated: None,
+                        location: snap.location(s.location)?,
+                        container_name: Some(s.container),
+                    })
+                })
+                .collect();
+            Some(WorkspaceSymbolResponse::Flat(symbols))
+        })
+        .await
+    }
+
+    async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
+        self.read("document links", move |snap| {
+            let view = snap.file(&params.text_document.uri)?;
+            let file = &view.file;
+            let links = ide::document_links(&view.vault, file.id)
+                .into_iter()
+                .filter_map(|l| {
+                    let target = match l.target {
+                        ide::LinkTarget::Url(url) => url.parse().ok()?,
+                        ide::LinkTarget::Note { note, heading } => {
+                            let n = view.vault.note(note)?;
+                            let uri = state::path_to_uri(&n.path)?;
+                            match heading
+                                .and_then(|h| n.parsed.headings.iter().find(|x| x.range == h))
+                            {
+                                // Editors open `file:…#L12` at that line.
+                                Some(h) => {
+                                    format!("{}#L{}", uri.as_str(), h.line + 1).parse().ok()?
+                                }
+                                None => uri,
+                            }
+                        }
+                    };
+                    Some(DocumentLink {
+                        range: file.lines.range(&file.text, l.range, snap.encoding),
+                        target: Some(target),
+                        tooltip: None,
+                        data: None,
+                    })
+                })
+                .collect();
+            Some(links)
+        })
+        .await
+    }
+
+    async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        self.read("folding ranges", move |snap| {
+            let view = snap.file(&params.text_document.uri)?;
+            let file = &view.file;
+            let ranges = ide::folding_ranges(&view.vault, file.id)
+                .into_iter()
+                .filter_map(|(r, kind)| {
+                    let start = file.lines.position(&file.text, r.start, snap.encoding);
+                    let end = file.lines.position(&file.text, r.end, snap.encoding);
+                    // A range that ends at the start of a line ends on the line before.
+                    let end_line = if end.character == 0 {
+                        end.line.checked_sub(1)?
+                    } else {
+                        end.line
+                    };
+                    (end_line > start.line).then(|| FoldingRange {
+                        start_line: start.line,
+                        end_line,
+                        kind: Some(match kind {
+                            ide::FoldKind::Frontmatter => FoldingRangeKind::Comment,
+                            ide::FoldKind::Section => FoldingRangeKind::Region,
+                        }),
+                        ..Default::default()
+                    })
+                })
+                .collect();
+            Some(ranges)
         })
         .await
     }

@@ -1,0 +1,63 @@
+//! References: the links that lead to a note (its backlinks), or that wait for the same
+//! missing note.
+
+use super::{FilePosition, NoteRange, link_at};
+use crate::syntax::TextRange;
+use crate::vault::{NoteId, Resolution, Vault, link_key};
+
+/// On a link: every link in the vault that resolves where it does (for a link to a missing or
+/// ambiguous target, every link written with the same target). Elsewhere in a note: every link
+/// to that note. With `include_declaration`, the target note's title line comes first.
+pub fn references(vault: &Vault, pos: FilePosition, include_declaration: bool) -> Vec<NoteRange> {
+    let Some(note) = vault.note(pos.note) else {
+        return Vec::new();
+    };
+    let link = link_at(&note.parsed.links, pos.offset).filter(|l| l.closed);
+    let (target, links) = match link {
+        Some(link) if !link.target.is_empty() => {
+            let resolution = vault.resolve(&link.target, &note.path);
+            match resolution {
+                Resolution::Note(id) => (Some(id), vault.backlinks(id)),
+                other => (
+                    None,
+                    vault.links_using_key(&link_key(&link.target), |r| *r == other),
+                ),
+            }
+        }
+        // `[[#Heading]]` or plain text: the note itself.
+        _ => (Some(pos.note), vault.backlinks(pos.note)),
+    };
+    let mut out = Vec::with_capacity(links.len() + 1);
+    if include_declaration && let Some(id) = target {
+        out.push(NoteRange {
+            note: id,
+            range: title_range(vault, id),
+        });
+    }
+    out.extend(links.into_iter().filter_map(|(source, i)| {
+        let link = vault.note(source)?.parsed.links.get(i)?;
+        Some(NoteRange {
+            note: source,
+            range: link.range,
+        })
+    }));
+    out
+}
+
+/// Where a note states its title: the frontmatter `title` value, else its first `# ` heading,
+/// else its very start.
+pub fn title_range(vault: &Vault, id: NoteId) -> TextRange {
+    let Some(note) = vault.note(id) else {
+        return TextRange::default();
+    };
+    let parsed = &note.parsed;
+    if let Some(r) = parsed.frontmatter.as_ref().and_then(|f| f.title_range) {
+        return r;
+    }
+    parsed
+        .headings
+        .iter()
+        .find(|h| h.level == 1)
+        .map(|h| h.text_range)
+        .unwrap_or_default()
+}

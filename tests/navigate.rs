@@ -1,0 +1,295 @@
+//! Navigating a vault: references (backlinks), the outline of a note, symbols of the vault,
+//! clickable links and timestamps, folding.
+mod common;
+use common::*;
+use serde_json::{Value, json};
+
+const VAULT: &str = r#"
+//- /kiln_hours/raku_firing.md
+---
+title: Raku Firing
+videoId: rAku-Fire01
+aliases: [Raku]
+---
+
+From: [[tomas_reyes]]
+
+## Pulling the pots
+Tongs at the ready <a class="yt-timestamp" data-t="00:03:20">[00:03:20]</a>, then [00:04:05].
+
+### Reduction bins
+Sawdust and newspaper.
+
+## Cooling
+Water or air.
+//- /kiln_hours/today.md
+Крем 🔥 [[raku_firing | the raku]] today, and [[Raku#Cooling]] later; [[wood_firing]] someday.
+//- /people/tomas_reyes.md
+# Tomás Reyes
+He fires [[raku_firing]] and dreams of [[wood_firing]].
+```
+[[raku_firing]] in code is no link
+```
+"#;
+
+fn locations(got: &Value) -> Vec<(String, Value)> {
+    let mut v: Vec<(String, Value)> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["uri"].as_str().unwrap().to_owned(), l["range"].clone()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_on_a_link_list_every_link_to_its_note() {
+    let fx = Fixture::new(VAULT);
+    let today = fx.path("kiln_hours/today.md");
+    let text = fx.text("kiln_hours/today.md");
+    let person = fx.text("people/tomas_reyes.md");
+    let raku = fx.text("kiln_hours/raku_firing.md");
+    let mut server = TestServer::start(fx.root()).await;
+    server.open(&today).await;
+    let params = |include: bool| {
+        json!({
+            "textDocument": { "uri": uri(&today) },
+            "position": pos_in(&text, "[[raku_firing | the raku]]", "the raku", 2),
+            "context": { "includeDeclaration": include },
+        })
+    };
+    let got = server
+        .request("textDocument/references", params(false))
+        .await;
+    let mut expected = vec![
+        (
+            fx.uri("kiln_hours/today.md"),
+            range_of(&text, "[[raku_firing | the raku]]"),
+        ),
+        (
+            fx.uri("kiln_hours/today.md"),
+            range_of(&text, "[[Raku#Cooling]]"),
+        ),
+        (
+            fx.uri("people/tomas_reyes.md"),
+            range_of(&person, "[[raku_firing]] and"),
+        ),
+    ];
+    // `range_of` above took a longer needle for uniqueness: cut it to the link.
+    expected[2].1 = {
+        let at = find(&person, "[[raku_firing]] and");
+        range(&person, at, at + "[[raku_firing]]".len())
+    };
+    expected.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
+    assert_eq!(locations(&got), expected);
+    // With the declaration: the note's title line comes too.
+    let got = server
+        .request("textDocument/references", params(true))
+        .await;
+    let title = find(&raku, "Raku Firing");
+    assert!(
+        locations(&got).contains(&(
+            fx.uri("kiln_hours/raku_firing.md"),
+            range(&raku, title, title + "Raku Firing".len())
+        )),
+        "{got:#}"
+    );
+    assert_eq!(got.as_array().unwrap().len(), 4);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_in_plain_text_are_the_backlinks_of_the_note_and_a_missing_target_lists_its_links()
+ {
+    let fx = Fixture::new(VAULT);
+    let raku_path = fx.path("kiln_hours/raku_firing.md");
+    let raku = fx.text("kiln_hours/raku_firing.md");
+    let today = fx.path("kiln_hours/today.md");
+    let text = fx.text("kiln_hours/today.md");
+    let person = fx.text("people/tomas_reyes.md");
+    let mut server = TestServer::start(fx.root()).await;
+    server.open(&raku_path).await;
+    let got = server
+        .request(
+            "textDocument/references",
+            json!({
+                "textDocument": { "uri": uri(&raku_path) },
+                "position": pos_in(&raku, "Sawdust", "Saw", 1),
+                "context": { "includeDeclaration": false },
+            }),
+        )
+        .await;
+    assert_eq!(got.as_array().unwrap().len(), 3, "{got:#}");
+    server.open(&today).await;
+    let got = server
+        .request(
+            "textDocument/references",
+            json!({
+                "textDocument": { "uri": uri(&today) },
+                "position": pos_in(&text, "[[wood_firing]]", "wood", 1),
+                "context": { "includeDeclaration": true },
+            }),
+        )
+        .await;
+    let mut expected = vec![
+        (
+            fx.uri("kiln_hours/today.md"),
+            range_of(&text, "[[wood_firing]]"),
+        ),
+        (
+            fx.uri("people/tomas_reyes.md"),
+            range_of(&person, "[[wood_firing]]"),
+        ),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(locations(&got), expected);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outline_is_the_title_holding_the_heading_tree() {
+    let fx = Fixture::new(VAULT);
+    let path = fx.path("kiln_hours/raku_firing.md");
+    let text = fx.text("kiln_hours/raku_firing.md");
+    let mut server = TestServer::start(fx.root()).await;
+    server.open(&path).await;
+    let got = server
+        .request(
+            "textDocument/documentSymbol",
+            json!({ "textDocument": { "uri": uri(&path) } }),
+        )
+        .await;
+    let pulling = find(&text, "## Pulling");
+    let bins = find(&text, "### Reduction");
+    let cooling = find(&text, "## Cooling");
+    let heading = |at: usize, line: &str| range(&text, at, at + line.len());
+    let title = find(&text, "Raku Firing");
+    let expected = json!([{
+        "name": "Raku Firing",
+        "kind": 1,
+        "range": range(&text, 0, text.len()),
+        "selectionRange": range(&text, title, title + "Raku Firing".len()),
+        "children": [
+            {
+                "name": "Pulling the pots",
+                "kind": 15,
+                "range": range(&text, pulling, cooling),
+                "selectionRange": heading(pulling, "## Pulling the pots"),
+                "children": [{
+                    "name": "Reduction bins",
+                    "kind": 15,
+                    "range": range(&text, bins, cooling),
+                    "selectionRange": heading(bins, "### Reduction bins"),
+                    "children": [],
+                }],
+            },
+            {
+                "name": "Cooling",
+                "kind": 15,
+                "range": range(&text, cooling, text.len()),
+                "selectionRange": heading(cooling, "## Cooling"),
+                "children": [],
+            },
+        ],
+    }]);
+    assert_eq!(got, expected);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workspace_symbols_find_notes_by_title_and_alias_and_headings() {
+    let fx = Fixture::new(VAULT);
+    let raku = fx.text("kiln_hours/raku_firing.md");
+    let mut server = TestServer::start(fx.root()).await;
+    let got = server
+        .request("workspace/symbol", json!({ "query": "cooling" }))
+        .await;
+    let cooling = find(&raku, "## Cooling");
+    assert_eq!(
+        got,
+        json!([{
+            "name": "Cooling",
+            "kind": 15,
+            "location": { "uri": fx.uri("kiln_hours/raku_firing.md"), "range": range(&raku, cooling, cooling + "## Cooling".len()) },
+            "containerName": "Raku Firing",
+        }])
+    );
+    let got = server
+        .request("workspace/symbol", json!({ "query": "tomas" }))
+        .await;
+    assert_eq!(got[0]["name"], "Tomás Reyes");
+    assert_eq!(
+        got[0]["location"],
+        json!({ "uri": fx.uri("people/tomas_reyes.md"), "range": top() })
+    );
+    assert_eq!(got[0]["containerName"], "people/tomas_reyes");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_and_links_are_clickable() {
+    let fx = Fixture::new(VAULT);
+    let raku_path = fx.path("kiln_hours/raku_firing.md");
+    let raku = fx.text("kiln_hours/raku_firing.md");
+    let today = fx.path("kiln_hours/today.md");
+    let text = fx.text("kiln_hours/today.md");
+    let mut server = TestServer::start(fx.root()).await;
+    server.open(&raku_path).await;
+    let got = server
+        .request(
+            "textDocument/documentLink",
+            json!({ "textDocument": { "uri": uri(&raku_path) } }),
+        )
+        .await;
+    assert_eq!(
+        got,
+        json!([
+            { "range": range_of(&raku, "[[tomas_reyes]]"), "target": fx.uri("people/tomas_reyes.md") },
+            { "range": range_in(&raku, ">[00:03:20]<", "[00:03:20]"), "target": "https://www.youtube.com/watch?v=rAku-Fire01&t=200s" },
+            { "range": range_of(&raku, "[00:04:05]"), "target": "https://www.youtube.com/watch?v=rAku-Fire01&t=245s" },
+        ])
+    );
+    // A link to a heading opens the note at that line; broken links are not clickable.
+    server.open(&today).await;
+    let got = server
+        .request(
+            "textDocument/documentLink",
+            json!({ "textDocument": { "uri": uri(&today) } }),
+        )
+        .await;
+    let cooling_line = raku.lines().position(|l| l == "## Cooling").unwrap() + 1;
+    assert_eq!(
+        got,
+        json!([
+            { "range": range_of(&text, "[[raku_firing | the raku]]"), "target": fx.uri("kiln_hours/raku_firing.md") },
+            { "range": range_of(&text, "[[Raku#Cooling]]"), "target": format!("{}#L{cooling_line}", fx.uri("kiln_hours/raku_firing.md")) },
+        ])
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frontmatter_and_sections_fold() {
+    let fx = Fixture::new(VAULT);
+    let path = fx.path("kiln_hours/raku_firing.md");
+    let mut server = TestServer::start(fx.root()).await;
+    server.open(&path).await;
+    let got = server
+        .request(
+            "textDocument/foldingRange",
+            json!({ "textDocument": { "uri": uri(&path) } }),
+        )
+        .await;
+    // Lines: 0-4 frontmatter, 8 "## Pulling", 11 "### Reduction", 14 "## Cooling", 15 last.
+    assert_eq!(
+        got,
+        json!([
+            { "startLine": 0, "endLine": 4, "kind": "comment" },
+            { "startLine": 8, "endLine": 13, "kind": "region" },
+            { "startLine": 11, "endLine": 13, "kind": "region" },
+            { "startLine": 14, "endLine": 15, "kind": "region" },
+        ])
+    );
+    server.shutdown().await;
+}
