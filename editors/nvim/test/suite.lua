@@ -443,6 +443,30 @@ check('diagnostics-broken-link', function(S)
   end), 'the fixed link still has diagnostics after 2 s: %s', describe(diagnostics(S.buf, nil, row)))
 end)
 
+check('references', function(S)
+  -- `grr` (vim.lsp.buf.references) on the link lists the links to its note: this one among them.
+  vim.api.nvim_set_current_buf(S.buf)
+  local row, col = locate(S.buf, '[[' .. TARGET_STEM .. ' | ')
+  put_cursor(S.buf, row, col + 4)
+  local items
+  vim.lsp.buf.references(nil, { on_list = function(t) items = t.items end })
+  local ok = wait(2000, function() return items ~= nil end)
+  ensure(ok, 'no answer to references')
+  local found = false
+  for _, item in ipairs(items) do
+    if realpath(item.filename) == realpath(SOURCE) and item.lnum == row + 1 then
+      found = true
+    end
+  end
+  ensure(found, 'the link on line %d of %s is not among the %d references', row + 1, SOURCE, #items)
+end)
+
+check('document-symbols', function(S)
+  local result = request(S.client, 'textDocument/documentSymbol', { textDocument = vim.lsp.util.make_text_document_params(S.buf) }, S.buf)
+  ensure(result and #result == 1, 'expected one note symbol, got %s', vim.inspect(result))
+  ensure(result[1].children and #result[1].children > 0, 'the note symbol holds no headings: %s', vim.inspect(result))
+end)
+
 check('hover', function(S)
   local row, col = locate(S.buf, '[[' .. TARGET_STEM .. ' | ')
   local params = position_params(S.buf, row, col + 4, S.client.offset_encoding)
