@@ -293,3 +293,60 @@ async fn frontmatter_and_sections_fold() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_title_carries_a_backlinks_lens_with_the_clients_show_references_command() {
+    let fx = Fixture::new(VAULT);
+    let path = fx.path("kiln_hours/raku_firing.md");
+    let raku = fx.text("kiln_hours/raku_firing.md");
+    let title = find(&raku, "Raku Firing");
+    let title_range = range(&raku, title, title + "Raku Firing".len());
+    // A client that is not VS Code gets the server's own command.
+    let mut server = TestServer::start(fx.root()).await;
+    server.open(&path).await;
+    let got = server
+        .request(
+            "textDocument/codeLens",
+            json!({ "textDocument": { "uri": uri(&path) } }),
+        )
+        .await;
+    assert_eq!(
+        got,
+        json!([{
+            "range": title_range,
+            "command": {
+                "title": "3 backlinks",
+                "command": "wikilsp.showReferences",
+                "arguments": [uri(&path), title_range["start"]],
+            },
+        }])
+    );
+    server.shutdown().await;
+    // VS Code gets its own show-references command with the locations.
+    let mut server = TestServer::spawn(fx.root());
+    server
+        .request(
+            "initialize",
+            json!({
+                "processId": null,
+                "clientInfo": { "name": "Visual Studio Code", "version": "1.139.1" },
+                "rootUri": uri(fx.root()),
+                "capabilities": default_capabilities(),
+                "workspaceFolders": [{ "uri": uri(fx.root()), "name": "vault" }],
+            }),
+        )
+        .await;
+    server.notify("initialized", json!({})).await;
+    server.wait_indexed().await;
+    let got = server
+        .request(
+            "textDocument/codeLens",
+            json!({ "textDocument": { "uri": uri(&path) } }),
+        )
+        .await;
+    let command = &got[0]["command"];
+    assert_eq!(command["command"], "editor.action.showReferences");
+    assert_eq!(command["arguments"][0], uri(&path));
+    assert_eq!(command["arguments"][2].as_array().unwrap().len(), 3);
+    server.shutdown().await;
+}

@@ -18,7 +18,7 @@ pub use diagnostics::{Diagnostic, Severity, diagnostics};
 pub use hover::{Hover, hover};
 pub use links::{DocumentLink, FoldKind, LinkTarget, document_links, folding_ranges};
 pub use preview::{note_preview, timestamp_url};
-pub use references::{references, title_range};
+pub use references::{BacklinksLens, backlinks_lens, references, title_range};
 pub use symbols::{
     DocumentSymbol, SymbolKind, WorkspaceSymbol, document_symbols, workspace_symbols,
 };

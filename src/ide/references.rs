@@ -61,3 +61,37 @@ pub fn title_range(vault: &Vault, id: NoteId) -> TextRange {
         .map(|h| h.text_range)
         .unwrap_or_default()
 }
+
+/// The code lens of a note: on its title, how many links lead to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BacklinksLens {
+    pub range: TextRange,
+    pub title: String,
+    /// Where the links are.
+    pub links: Vec<NoteRange>,
+}
+
+pub fn backlinks_lens(vault: &Vault, id: NoteId) -> Option<BacklinksLens> {
+    vault.note(id)?;
+    let links: Vec<NoteRange> = vault
+        .backlinks(id)
+        .into_iter()
+        .filter_map(|(source, i)| {
+            let link = vault.note(source)?.parsed.links.get(i)?;
+            Some(NoteRange {
+                note: source,
+                range: link.range,
+            })
+        })
+        .collect();
+    let title = match links.len() {
+        0 => "no backlinks".to_owned(),
+        1 => "1 backlink".to_owned(),
+        n => format!("{n} backlinks"),
+    };
+    Some(BacklinksLens {
+        range: title_range(vault, id),
+        title,
+        links,
+    })
+}

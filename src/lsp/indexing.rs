@@ -16,7 +16,13 @@ use crate::vault::{Detail, Vault, scan_folders};
 
 /// Scans every workspace folder on all cores, then installs the new index in one step.
 /// Requests keep being answered from the previous snapshot (with the open notes) meanwhile.
-pub fn start(client: Client, state: Arc<State>, diagnostics: DiagnosticsWorker, progress: bool) {
+pub fn start(
+    client: Client,
+    state: Arc<State>,
+    diagnostics: DiagnosticsWorker,
+    progress: bool,
+    code_lens_refresh: bool,
+) {
     tokio::spawn(async move {
         let roots = state.roots();
         if roots.is_empty() {
@@ -95,6 +101,10 @@ pub fn start(client: Client, state: Arc<State>, diagnostics: DiagnosticsWorker, 
         }
         state.install_vault(vault);
         diagnostics.refresh();
+        if code_lens_refresh {
+            // Backlink counts shown before the index was complete are stale now.
+            let _ = client.code_lens_refresh().await;
+        }
         let elapsed = started.elapsed();
         let summary = format!("indexed {count} notes in {} ms", elapsed.as_millis());
         tracing::info!("{summary} ({} files skipped)", errors.len());

@@ -27,6 +27,9 @@ struct ClientCaps {
     work_done_progress: bool,
     dynamic_file_watching: bool,
     markdown_hover: bool,
+    /// VS Code (or a fork): its `editor.action.showReferences` shows a code lens's links.
+    vscode: bool,
+    code_lens_refresh: bool,
 }
 
 pub struct WikiLsp {
@@ -153,6 +156,18 @@ impl LanguageServer for WikiLsp {
                 .and_then(|t| t.hover.as_ref())
                 .and_then(|h| h.content_format.as_ref())
                 .is_none_or(|f| f.is_empty() || f.contains(&MarkupKind::Markdown)),
+            vscode: params.client_info.as_ref().is_some_and(|c| {
+                let name = c.name.to_lowercase();
+                name.contains("visual studio code")
+                    || name.contains("code-server")
+                    || name.contains("vscodium")
+            }),
+            code_lens_refresh: caps
+                .workspace
+                .as_ref()
+                .and_then(|w| w.code_lens.as_ref())
+                .and_then(|c| c.refresh_support)
+                .unwrap_or(false),
         };
 
         let mut roots: Vec<PathBuf> = params
@@ -197,6 +212,9 @@ impl LanguageServer for WikiLsp {
                     work_done_progress_options: Default::default(),
                 }),
                 folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+                code_lens_provider: Some(CodeLensOptions {
+                    resolve_provider: Some(false),
+                }),
                 completion_provider: Some(CompletionOptions {
                     trigger_characters: Some(vec!["[".into(), "#".into(), "|".into()]),
                     resolve_provider: Some(true),
@@ -566,6 +584,43 @@ impl LanguageServer for WikiLsp {
         .await
     }
 
+    async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let vscode = self.caps().vscode;
+        self.read("code lens", move |snap| {
+            let uri = params.text_document.uri;
+            let view = snap.file(&uri)?;
+            let file = &view.file;
+            let lens = ide::backlinks_lens(&view.vault, file.id)?;
+            let range = file.lines.range(&file.text, lens.range, snap.encoding);
+            // VS Code shows locations with its own command; other clients get ours, which
+            // their wikilsp plugin maps to their references view.
+            let command = if vscode {
+                let locations: Vec<Location> = lens
+                    .links
+                    .into_iter()
+                    .filter_map(|r| snap.location(r))
+                    .collect();
+                Command {
+                    title: lens.title,
+                    command: "editor.action.showReferences".to_owned(),
+                    arguments: Some(vec![json!(uri), json!(range.start), json!(locations)]),
+                }
+            } else {
+                Command {
+                    title: lens.title,
+                    command: "wikilsp.showReferences".to_owned(),
+                    arguments: Some(vec![json!(uri), json!(range.start)]),
+                }
+            };
+            Some(vec![CodeLens {
+                range,
+                command: Some(command),
+                data: None,
+            }])
+        })
+        .await
+    }
+
     async fn completion_resolve(&self, mut item: CompletionItem) -> Result<CompletionItem> {
         let path = item
             .data
@@ -612,6 +667,7 @@ impl WikiLsp {
             self.state.clone(),
             self.diagnostics.clone(),
             self.caps().work_done_progress,
+            self.caps().code_lens_refresh,
         );
     }
 }

@@ -27,6 +27,7 @@ return {
   end,
   -- `gd` follows links in notes (unless mapped already, or `vim.g.wikilsp_no_keymaps` is set).
   on_attach = function(_, buf)
+    wikilsp.register_commands()
     wikilsp.default_keymaps(buf)
   end,
 }

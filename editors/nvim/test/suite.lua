@@ -461,6 +461,26 @@ check('references', function(S)
   ensure(found, 'the link on line %d of %s is not among the %d references', row + 1, SOURCE, #items)
 end)
 
+check('code-lens', function(S)
+  -- The target note's title carries "N backlinks"; its command lists them in the quickfix window.
+  local tbuf = vim.fn.bufadd(TARGET)
+  vim.fn.bufload(tbuf)
+  local lenses = request(S.client, 'textDocument/codeLens', { textDocument = { uri = vim.uri_from_fname(TARGET) } }, tbuf)
+  ensure(lenses and #lenses == 1, 'expected one code lens, got %s', vim.inspect(lenses))
+  local cmd = lenses[1].command
+  ensure(cmd and cmd.title:match('^%d+ backlinks?$'), 'lens title %q', cmd and cmd.title)
+  ensure(vim.lsp.commands[cmd.command], 'no client handler for %s', cmd.command)
+  vim.fn.setqflist({}, 'r', { title = '', items = {} })
+  vim.lsp.commands[cmd.command](cmd, { client_id = S.client.id, bufnr = tbuf })
+  local ok = wait(2000, function()
+    local qf = vim.fn.getqflist({ title = 1, items = 1 })
+    return qf.title == 'Backlinks' and #qf.items > 0
+  end)
+  ensure(ok, 'the quickfix list did not fill with backlinks')
+  vim.cmd('cclose')
+  vim.api.nvim_set_current_buf(S.buf)
+end)
+
 check('document-symbols', function(S)
   local result = request(S.client, 'textDocument/documentSymbol', { textDocument = vim.lsp.util.make_text_document_params(S.buf) }, S.buf)
   ensure(result and #result == 1, 'expected one note symbol, got %s', vim.inspect(result))

@@ -62,6 +62,7 @@ function M.start(bufnr, opts)
     cmd = M.cmd(opts.cmd),
     root_dir = root,
     on_attach = function(client, buf)
+      M.register_commands()
       M.default_keymaps(buf)
       if opts.on_attach then
         opts.on_attach(client, buf)
@@ -86,6 +87,27 @@ function M.default_keymaps(buf)
     return
   end
   vim.keymap.set('n', 'gd', vim.lsp.buf.definition, { buffer = buf, desc = 'wikilsp: go to the linked note' })
+end
+
+--- The client side of the server's commands: its code lens "N backlinks" runs
+--- `wikilsp.showReferences`, which lists the backlinks in the quickfix window.
+function M.register_commands()
+  vim.lsp.commands['wikilsp.showReferences'] = function(command, ctx)
+    local uri, pos = command.arguments[1], command.arguments[2]
+    local buf = vim.uri_to_bufnr(uri)
+    local client = vim.lsp.get_client_by_id(ctx.client_id)
+    local encoding = client and client.offset_encoding or 'utf-16'
+    local params = { textDocument = { uri = uri }, position = pos, context = { includeDeclaration = false } }
+    vim.lsp.buf_request(buf, 'textDocument/references', params, function(err, result)
+      if err or not result or #result == 0 then
+        vim.notify('wikilsp: no note links here', vim.log.levels.INFO)
+        return
+      end
+      local items = vim.lsp.util.locations_to_items(result, encoding)
+      vim.fn.setqflist({}, ' ', { title = 'Backlinks', items = items })
+      vim.cmd('botright copen')
+    end)
+  end
 end
 
 --- Starts the server for every markdown buffer, now and later.
