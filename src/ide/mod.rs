@@ -6,6 +6,7 @@ mod definition;
 mod diagnostics;
 mod hover;
 mod preview;
+mod rename;
 
 pub use completion::{
     CompletionContext, CompletionItem, CompletionItemKind, CompletionList, completion,
@@ -14,6 +15,9 @@ pub use definition::definition;
 pub use diagnostics::{Diagnostic, Severity, diagnostics};
 pub use hover::{Hover, hover};
 pub use preview::{note_preview, timestamp_url};
+pub use rename::{
+    PrepareRename, RenameEdit, RenameError, TextEdit, prepare_rename, rename, will_rename_files,
+};
 
 use crate::syntax::{Link, TextRange, Timestamp};
 use crate::vault::NoteId;
