@@ -8,6 +8,7 @@ mod hover;
 mod links;
 mod preview;
 mod references;
+mod rename;
 mod symbols;
 
 pub use completion::{
@@ -19,6 +20,9 @@ pub use hover::{Hover, hover};
 pub use links::{DocumentLink, FoldKind, LinkTarget, document_links, folding_ranges};
 pub use preview::{note_preview, timestamp_url};
 pub use references::{BacklinksLens, backlinks_lens, references, title_range};
+pub use rename::{
+    PrepareRename, RenameEdit, RenameError, TextEdit, prepare_rename, rename, will_rename_files,
+};
 pub use symbols::{
     DocumentSymbol, SymbolKind, WorkspaceSymbol, document_symbols, workspace_symbols,
 };

@@ -125,6 +125,65 @@ fn position_in(
     ))
 }
 
+/// A `willRenameFiles` filter for files on disk.
+fn file_filter(glob: &str, kind: FileOperationPatternKind) -> FileOperationFilter {
+    FileOperationFilter {
+        scheme: Some("file".into()),
+        pattern: FileOperationPattern {
+            glob: glob.into(),
+            matches: Some(kind),
+            options: None,
+        },
+    }
+}
+
+/// A rename as the protocol writes it: first the text edits of each note (at its current
+/// path, with the version of an open document, null for a closed one), then the file moves, so
+/// that edits apply before their file moves. Sent as `documentChanges` whatever the client
+/// announced (Neovim applies them without announcing it).
+fn workspace_edit(snap: &Snapshot, edit: ide::RenameEdit) -> Option<WorkspaceEdit> {
+    let mut ops = Vec::new();
+    for (id, edits) in edit.text_edits {
+        let note = snap.vault.note(id)?;
+        let uri = state::path_to_uri(&note.path)?;
+        let view = snap.view_of(id)?;
+        let edits = edits
+            .into_iter()
+            .map(|e| {
+                OneOf::Left(TextEdit {
+                    range: view.lines.range(&view.text, e.range, snap.encoding),
+                    new_text: e.new_text,
+                })
+            })
+            .collect();
+        ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
+            text_document: OptionalVersionedTextDocumentIdentifier {
+                uri,
+                version: snap.version_of(&note.path),
+            },
+            edits,
+        }));
+    }
+    for (id, new_path) in edit.file_renames {
+        let note = snap.vault.note(id)?;
+        ops.push(DocumentChangeOperation::Op(ResourceOp::Rename(
+            RenameFile {
+                old_uri: state::path_to_uri(&note.path)?,
+                new_uri: state::path_to_uri(&new_path)?,
+                options: None,
+                annotation_id: None,
+            },
+        )));
+    }
+    if ops.is_empty() {
+        return None;
+    }
+    Some(WorkspaceEdit {
+        document_changes: Some(DocumentChanges::Operations(ops)),
+        ..Default::default()
+    })
+}
+
 impl LanguageServer for WikiLsp {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
         let caps = &params.capabilities;
@@ -220,12 +279,24 @@ impl LanguageServer for WikiLsp {
                     resolve_provider: Some(true),
                     ..Default::default()
                 }),
+                rename_provider: Some(OneOf::Right(RenameOptions {
+                    prepare_provider: Some(true),
+                    work_done_progress_options: Default::default(),
+                })),
                 workspace: Some(WorkspaceServerCapabilities {
                     workspace_folders: Some(WorkspaceFoldersServerCapabilities {
                         supported: Some(true),
                         change_notifications: Some(OneOf::Left(true)),
                     }),
-                    file_operations: None,
+                    file_operations: Some(WorkspaceFileOperationsServerCapabilities {
+                        will_rename: Some(FileOperationRegistrationOptions {
+                            filters: vec![
+                                file_filter("**/*.{md,markdown}", FileOperationPatternKind::File),
+                                file_filter("**", FileOperationPatternKind::Folder),
+                            ],
+                        }),
+                        ..Default::default()
+                    }),
                 }),
                 ..Default::default()
             },
@@ -617,6 +688,59 @@ impl LanguageServer for WikiLsp {
                 command: Some(command),
                 data: None,
             }])
+        })
+        .await
+    }
+
+    async fn prepare_rename(
+        &self,
+        p: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        self.read("prepare rename", move |snap| {
+            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+            let r = ide::prepare_rename(&view.vault, pos)?;
+            let file = view.file;
+            Some(PrepareRenameResponse::RangeWithPlaceholder {
+                range: file.lines.range(&file.text, r.range, snap.encoding),
+                placeholder: r.placeholder,
+            })
+        })
+        .await
+    }
+
+    async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let p = params.text_document_position;
+        let new_name = params.new_name;
+        let answer = self
+            .read("rename", move |snap| {
+                let Some((pos, view)) = position_in(&snap, &p.text_document, p.position) else {
+                    return Ok(None);
+                };
+                let edit = ide::rename(&view.vault, pos, &new_name)?;
+                Ok(workspace_edit(&snap, edit))
+            })
+            .await?;
+        answer.map_err(|e: ide::RenameError| Error {
+            // RequestFailed: the request was valid, but the rename cannot be done.
+            code: ErrorCode::ServerError(-32803),
+            message: e.0.into(),
+            data: None,
+        })
+    }
+
+    async fn will_rename_files(&self, params: RenameFilesParams) -> Result<Option<WorkspaceEdit>> {
+        self.read("will rename files", move |snap| {
+            let renames: Vec<(PathBuf, PathBuf)> = params
+                .files
+                .iter()
+                .filter_map(|f| {
+                    let old = f.old_uri.parse::<Uri>().ok()?;
+                    let new = f.new_uri.parse::<Uri>().ok()?;
+                    Some((uri_to_path(&old)?, uri_to_path(&new)?))
+                })
+                .collect();
+            let edit = ide::will_rename_files(&snap.vault, &renames);
+            workspace_edit(&snap, edit)
         })
         .await
     }

@@ -93,7 +93,16 @@ impl Snapshot {
         })
     }
 
-    fn view_of(&self, id: NoteId) -> Option<FileView> {
+    /// The version of the open document at `path`, if the editor has it open.
+    pub fn version_of(&self, path: &Path) -> Option<i32> {
+        self.docs
+            .values()
+            .find(|d| d.path == path)
+            .map(|d| d.version)
+    }
+
+    /// A note's current text (the editor's while open, else the disk's) with its line index.
+    pub fn view_of(&self, id: NoteId) -> Option<FileView> {
         let note = self.vault.note(id)?;
         if let Some(doc) = self.docs.values().find(|d| d.path == note.path) {
             return Some(FileView {

@@ -327,6 +327,11 @@ impl Vault {
             .filter_map(|k| self.links_by_key.get(k).map(|l| (k, l)))
     }
 
+    /// The notes whose file stem is `stem`, ignoring case (in any folder).
+    pub fn notes_with_stem_ignoring_case(&self, stem: &str) -> &[NoteId] {
+        self.lookup(2, &stem.to_lowercase())
+    }
+
     /// Whether any note answers to this loose key (if none does, a link with it is broken).
     pub fn has_loose_key(&self, key: &str) -> bool {
         self.by_loose.get(key).is_some_and(|ids| !ids.is_empty())

@@ -672,3 +672,165 @@ impl TestServer {
         self.expect_diagnostics_within(path, expected, 5).await
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Applying a `WorkspaceEdit` the way an editor does, to check renames on the whole vault.
+// ---------------------------------------------------------------------------------------------
+
+/// Every file under `root`, by `/`-separated relative path, with its text.
+pub fn read_tree(root: &Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).unwrap().to_str().unwrap();
+                out.insert(
+                    rel.replace('\\', "/"),
+                    std::fs::read_to_string(&path).unwrap(),
+                );
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// The path of a `file://` URI (percent-decoded).
+pub fn uri_path(uri: &str) -> PathBuf {
+    let rest = uri.strip_prefix("file://").expect("a file URI");
+    let bytes = rest.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    PathBuf::from(String::from_utf8(out).unwrap())
+}
+
+/// The byte offset of a UTF-16 LSP position (which must lie inside the text).
+pub fn offset_of(text: &str, pos: &Value) -> usize {
+    let line = pos["line"].as_u64().unwrap() as usize;
+    let col = pos["character"].as_u64().unwrap() as usize;
+    let mut start = 0;
+    for _ in 0..line {
+        start += text[start..].find('\n').expect("line past the end") + 1;
+    }
+    let mut units = 0;
+    for (i, c) in text[start..].char_indices() {
+        if units == col {
+            return start + i;
+        }
+        assert!(
+            c != '\n' && units < col,
+            "column past the end of line {line}"
+        );
+        units += c.len_utf16();
+    }
+    assert_eq!(units, col, "column past the end of the text");
+    text.len()
+}
+
+/// Applies a `WorkspaceEdit` to the files on disk as an editor does: each `TextDocumentEdit`
+/// (UTF-16 positions, edits of one document never overlapping), then `rename`/`create`
+/// operations, in order. Also accepts the older `changes` map.
+pub fn apply_workspace_edit(edit: &Value) {
+    let apply_text = |uri: &str, edits: &[Value]| {
+        let path = uri_path(uri);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut spans: Vec<(usize, usize, String)> = edits
+            .iter()
+            .map(|e| {
+                let start = offset_of(&text, &e["range"]["start"]);
+                let end = offset_of(&text, &e["range"]["end"]);
+                assert!(start <= end, "an edit with its end before its start: {e}");
+                (start, end, e["newText"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        spans.sort_by_key(|s| (s.0, s.1));
+        for w in spans.windows(2) {
+            assert!(
+                w[0].1 <= w[1].0,
+                "overlapping edits in {uri}: {:?} and {:?}",
+                w[0],
+                w[1]
+            );
+        }
+        let mut out = text.clone();
+        for (start, end, new) in spans.iter().rev() {
+            out.replace_range(start..end, new);
+        }
+        std::fs::write(&path, out).unwrap();
+    };
+    if let Some(changes) = edit["changes"].as_object() {
+        for (uri, edits) in changes {
+            apply_text(uri, edits.as_array().unwrap());
+        }
+    }
+    for op in edit["documentChanges"].as_array().into_iter().flatten() {
+        match op["kind"].as_str() {
+            None => apply_text(
+                op["textDocument"]["uri"].as_str().unwrap(),
+                op["edits"].as_array().unwrap(),
+            ),
+            Some("rename") => {
+                let (old, new) = (
+                    uri_path(op["oldUri"].as_str().unwrap()),
+                    uri_path(op["newUri"].as_str().unwrap()),
+                );
+                assert!(!new.exists(), "a rename onto an existing file: {op}");
+                std::fs::create_dir_all(new.parent().unwrap()).unwrap();
+                std::fs::rename(old, new).unwrap();
+            }
+            Some("create") => {
+                let path = uri_path(op["uri"].as_str().unwrap());
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                if !path.exists() {
+                    std::fs::write(path, "").unwrap();
+                }
+            }
+            Some(other) => panic!("unexpected operation {other}: {op}"),
+        }
+    }
+}
+
+impl TestServer {
+    pub async fn prepare_rename(&mut self, path: &Path, pos: Value) -> Value {
+        self.request("textDocument/prepareRename", Self::doc_position(path, pos))
+            .await
+    }
+
+    /// The whole response to `textDocument/rename` (`result` or `error`).
+    pub async fn rename_raw(&mut self, path: &Path, pos: Value, new_name: &str) -> Value {
+        self.request_raw(
+            "textDocument/rename",
+            json!({ "textDocument": { "uri": uri(path) }, "position": pos, "newName": new_name }),
+        )
+        .await
+    }
+
+    pub async fn rename(&mut self, path: &Path, pos: Value, new_name: &str) -> Value {
+        let r = self.rename_raw(path, pos, new_name).await;
+        assert!(r.get("error").is_none(), "rename failed: {r}");
+        r["result"].clone()
+    }
+
+    /// `workspace/willRenameFiles` for `(old, new)` paths.
+    pub async fn will_rename(&mut self, files: &[(&Path, &Path)]) -> Value {
+        let files: Vec<Value> = files
+            .iter()
+            .map(|(o, n)| json!({ "oldUri": uri(o), "newUri": uri(n) }))
+            .collect();
+        self.request("workspace/willRenameFiles", json!({ "files": files }))
+            .await
+    }
+}
