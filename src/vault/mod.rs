@@ -233,7 +233,14 @@ pub struct Vault {
 /// The key under which a link target's backlinks are grouped: the loose key of its last path
 /// segment (a `folder/topic` target and a `topic` target both land on `topic`).
 pub fn link_key(target: &str) -> String {
-    syntax::loose_key(last_segment(target))
+    let mut key = String::new();
+    link_key_into(target, &mut key);
+    key
+}
+
+/// [`link_key`] into a reused buffer. `topic.md` is the note `topic`.
+fn link_key_into(target: &str, key: &mut String) {
+    syntax::loose_key_into(resolve::strip_note_extension(last_segment(target)), key);
 }
 
 fn last_segment(target: &str) -> &str {
@@ -383,7 +390,7 @@ impl Vault {
                 if !link.closed || link.target.is_empty() {
                     continue;
                 }
-                syntax::loose_key_into(last_segment(&link.target), &mut buf);
+                link_key_into(&link.target, &mut buf);
                 if buf == key && keep(&self.resolve(&link.target, &from.path)) {
                     out.push((source, i));
                 }
@@ -661,7 +668,7 @@ fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
                     if link.target.is_empty() || !link.closed {
                         continue;
                     }
-                    syntax::loose_key_into(last_segment(&link.target), &mut key);
+                    link_key_into(&link.target, &mut key);
                     if !key.is_empty() {
                         shards[shard_of(&key)].push((i as u32, j as u32));
                     }
@@ -678,7 +685,7 @@ fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
             let mut key = String::new();
             for &(i, j) in pieces.iter().flat_map(|p| &p[s]) {
                 let link = &notes[i as usize].parsed.links[j as usize];
-                syntax::loose_key_into(last_segment(&link.target), &mut key);
+                link_key_into(&link.target, &mut key);
                 // Most keys are there already: look up by reference, allocate only new ones.
                 let entry = match links.get_mut(key.as_str()) {
                     Some(e) => e,

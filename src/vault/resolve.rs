@@ -134,9 +134,13 @@ impl Vault {
 }
 
 /// `topic.md` in a link means the note `topic`.
-fn strip_note_extension(target: &str) -> &str {
+pub(super) fn strip_note_extension(target: &str) -> &str {
     for ext in [".md", ".markdown"] {
-        if target.len() > ext.len() && target.to_ascii_lowercase().ends_with(ext) {
+        let tail = target.len().checked_sub(ext.len()).filter(|&i| i > 0);
+        if let Some(i) = tail
+            && target.is_char_boundary(i)
+            && target[i..].eq_ignore_ascii_case(ext)
+        {
             return &target[..target.len() - ext.len()];
         }
     }

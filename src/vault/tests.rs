@@ -311,3 +311,14 @@ fn backlinks_are_the_links_that_resolve_to_the_note() {
         [("people/p.md".to_owned(), 1), ("people/p.md".to_owned(), 2)]
     );
 }
+
+#[test]
+fn a_link_written_with_the_extension_is_a_backlink_too() {
+    let v = vault(&[
+        ("topic.md", "# Topic\n"),
+        ("a.md", "[[topic.md]] and [[Topic.MD | it]]"),
+    ]);
+    let id = v.note_by_path(&root().join("topic.md")).unwrap();
+    assert_eq!(v.backlinks(id).len(), 2);
+    assert!(v.missing_targets().next().is_none());
+}
