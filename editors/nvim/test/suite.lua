@@ -606,8 +606,21 @@ end)
 
 -- Rename and quick fixes arrive in a later issue; each check runs once the server advertises
 -- the capability. Replace the body with the real check when implementing the feature.
-check('rename', { provider = 'renameProvider' }, function()
-  error({ why = 'the server advertises renameProvider: write this check (rename a note, apply with vim.lsp.util.apply_workspace_edit(edit, client.offset_encoding), check file and links)' }, 0)
+check('rename', { provider = 'renameProvider' }, function(S)
+  -- `grn` (vim.lsp.buf.rename) on a link renames the person's note: the file moves to the new
+  -- slug and the link in this buffer follows.
+  vim.api.nvim_set_current_buf(S.buf)
+  local row, col = locate(S.buf, '[[lena_voss]]')
+  put_cursor(S.buf, row, col + 3)
+  vim.lsp.buf.rename('Lena Voss-Berg', { filter = function(c) return c.id == S.client.id end })
+  local new = note('people/lena_vossberg.md')
+  local ok = wait(3000, function()
+    local line = vim.api.nvim_buf_get_lines(S.buf, row, row + 1, false)[1] or ''
+    return vim.uv.fs_stat(new) ~= nil and line:find('[[lena_vossberg]]', 1, true) ~= nil
+  end)
+  ensure(ok, 'after rename: %s exists: %s; line %d: %s', new, tostring(vim.uv.fs_stat(new) ~= nil), row + 1,
+    vim.api.nvim_buf_get_lines(S.buf, row, row + 1, false)[1])
+  ensure(vim.uv.fs_stat(note('people/lena_voss.md')) == nil, 'the old file is still there')
 end)
 
 check('quick-fix', { provider = 'codeActionProvider' }, function()
