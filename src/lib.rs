@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod config;
 pub mod ide;
 pub mod lsp;
 pub mod syntax;
