@@ -52,13 +52,16 @@ async fn the_server_announces_precise_capabilities() {
         json!(["[", "#", "|"])
     );
     assert_eq!(caps["completionProvider"]["resolveProvider"], true);
+    assert_eq!(
+        caps["codeActionProvider"],
+        json!({ "codeActionKinds": ["quickfix"] })
+    );
     assert_eq!(result["serverInfo"]["name"], "wikilsp");
     // Nothing it does not do.
     for absent in [
         "referencesProvider",
         "renameProvider",
         "documentSymbolProvider",
-        "codeActionProvider",
         "documentFormattingProvider",
         "semanticTokensProvider",
     ] {

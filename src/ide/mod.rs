@@ -1,19 +1,23 @@
 //! The features, each a function of a vault snapshot and a position in a note, returning our
 //! own types in byte offsets. Nothing here knows the protocol; `lsp` translates.
 
+mod code_actions;
 mod completion;
 mod definition;
 mod diagnostics;
 mod hover;
 mod preview;
+mod unlinked;
 
+pub use code_actions::{CodeAction, EditTarget, FileEdit, FixEdit, code_actions};
 pub use completion::{
     CompletionContext, CompletionItem, CompletionItemKind, CompletionList, completion,
 };
 pub use definition::definition;
-pub use diagnostics::{Diagnostic, Severity, diagnostics};
+pub use diagnostics::{Diagnostic, DiagnosticsOptions, Severity, diagnostics};
 pub use hover::{Hover, hover};
 pub use preview::{note_preview, timestamp_url};
+pub use unlinked::{Mention, unlinked_mentions};
 
 use crate::syntax::{Link, TextRange, Timestamp};
 use crate::vault::NoteId;

@@ -672,3 +672,147 @@ impl TestServer {
         self.expect_diagnostics_within(path, expected, 5).await
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Applying a `WorkspaceEdit` as an editor would, to check the whole result.
+// ---------------------------------------------------------------------------------------------
+
+/// The path of a `file://` URI (percent-decoded).
+pub fn path_of_uri(uri: &str) -> PathBuf {
+    let rest = uri.strip_prefix("file://").expect("not a file URI");
+    let bytes = rest.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    PathBuf::from(String::from_utf8(out).unwrap())
+}
+
+/// The byte offset of an LSP position (UTF-16 columns) in `text`; panics when it lies outside
+/// the text or inside a character.
+pub fn offset_of(text: &str, pos: &Value) -> usize {
+    let line = pos["line"].as_u64().unwrap() as usize;
+    let col = pos["character"].as_u64().unwrap() as usize;
+    let mut start = 0;
+    for _ in 0..line {
+        start += text[start..]
+            .find('\n')
+            .expect("position past the last line")
+            + 1;
+    }
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let mut units = 0;
+    for (i, c) in text[start..end].char_indices() {
+        if units == col {
+            return start + i;
+        }
+        units += c.len_utf16();
+        if units > col {
+            panic!("position {pos} falls inside a character");
+        }
+    }
+    assert_eq!(units, col, "position {pos} is past the end of its line");
+    end
+}
+
+/// Applies `edit.documentChanges` to the files on disk in order: `create` (refused when the
+/// file exists, as `overwrite: false` asks) and text document edits with UTF-16 positions.
+/// Asserts that the edits of one document never overlap. Only what the server sends is
+/// supported: a `changes` map or another resource operation fails the test.
+pub fn apply_workspace_edit(edit: &Value) {
+    assert!(
+        edit.get("changes").is_none(),
+        "expected documentChanges only: {edit:#}"
+    );
+    for op in edit["documentChanges"]
+        .as_array()
+        .expect("no documentChanges")
+    {
+        match op.get("kind").and_then(Value::as_str) {
+            Some("create") => {
+                let path = path_of_uri(op["uri"].as_str().unwrap());
+                assert!(
+                    !path.exists(),
+                    "create of an existing file {}",
+                    path.display()
+                );
+                assert_ne!(
+                    op["options"]["ignoreIfExists"], true,
+                    "Neovim would create nothing"
+                );
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, "").unwrap();
+            }
+            Some(other) => panic!("unexpected resource operation {other}"),
+            None => {
+                let path = path_of_uri(op["textDocument"]["uri"].as_str().unwrap());
+                let mut text = std::fs::read_to_string(&path).unwrap();
+                let mut edits: Vec<(usize, usize, String)> = op["edits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| {
+                        let start = offset_of(&text, &e["range"]["start"]);
+                        let end = offset_of(&text, &e["range"]["end"]);
+                        assert!(start <= end, "an edit ends before it starts: {e}");
+                        (start, end, e["newText"].as_str().unwrap().to_owned())
+                    })
+                    .collect();
+                edits.sort_by_key(|e| (e.0, e.1));
+                for w in edits.windows(2) {
+                    assert!(w[0].1 <= w[1].0, "overlapping edits: {edits:?}");
+                }
+                for (start, end, new) in edits.into_iter().rev() {
+                    text.replace_range(start..end, &new);
+                }
+                std::fs::write(&path, text).unwrap();
+            }
+        }
+    }
+}
+
+impl TestServer {
+    /// `textDocument/codeAction` over `range`, with `diagnostics` as the context.
+    pub async fn code_actions(
+        &mut self,
+        path: &Path,
+        range: Value,
+        diagnostics: &[Value],
+    ) -> Vec<Value> {
+        let answer = self
+            .request(
+                "textDocument/codeAction",
+                json!({
+                    "textDocument": { "uri": uri(path) },
+                    "range": range,
+                    "context": { "diagnostics": diagnostics },
+                }),
+            )
+            .await;
+        answer.as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// The titles of code actions, in order.
+pub fn action_titles(actions: &[Value]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The action titled `title`.
+pub fn action<'a>(actions: &'a [Value], title: &str) -> &'a Value {
+    actions
+        .iter()
+        .find(|a| a["title"] == title)
+        .unwrap_or_else(|| panic!("no action {title:?} in {:?}", action_titles(actions)))
+}
