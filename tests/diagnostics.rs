@@ -1,6 +1,7 @@
 //! Diagnostics of open notes over the protocol: each code of docs/format.md with its severity
 //! and exact range, nothing from code, links in headings, recomputation on every change and
-//! whenever the index changes, UTF-16 and CRLF ranges, and the example vault's eight problems.
+//! whenever the index changes, UTF-16 and CRLF ranges, and the example vault's eight problems
+//! (plus its unlinked-mention hints).
 mod common;
 use common::*;
 use serde_json::{Value, json};
@@ -659,6 +660,68 @@ async fn ranges_are_right_on_crlf_lines() {
     server.shutdown().await;
 }
 
+/// docs/format.md, "Unlinked mentions": the names of other notes the example vault's prose
+/// writes without linking them (all correct: each is a title or alias of exactly one other
+/// note), as (file, text around the mention that occurs once, the mention).
+const EXAMPLE_MENTIONS: [(&str, &str, &str); 20] = [
+    ("backyard_photons/backyard_photons.md", "Maren'", "Maren"),
+    (
+        "backyard_photons/choosing_a_first_telescope.md",
+        "Maren'",
+        "Maren",
+    ),
+    (
+        "backyard_photons/dark_adaptation_and_averted_vision.md",
+        "Maren ",
+        "Maren",
+    ),
+    ("backyard_photons/introduction.md", "Maren s", "Maren"),
+    ("backyard_photons/introduction.md", "Maren wa", "Maren"),
+    ("backyard_photons/introduction.md", "Maren wi", "Maren"),
+    (
+        "backyard_photons/light_pollution_and_the_bortle_scale.md",
+        "Maren ",
+        "Maren",
+    ),
+    ("backyard_photons/sketching_the_moon.md", "Maren ", "Maren"),
+    (
+        "backyard_photons/spectroscopy_on_a_budget.md",
+        "Inês n",
+        "Inês",
+    ),
+    (
+        "backyard_photons/spectroscopy_on_a_budget.md",
+        "Maren,",
+        "Maren",
+    ),
+    ("backyard_photons/star_party_qa.md", "Maren d", "Maren"),
+    ("backyard_photons/star_party_qa.md", "Maren l", "Maren"),
+    ("backyard_photons/star_party_qa.md", "Maren'", "Maren"),
+    (
+        "deep_field_lectures/cepheid_variables.md",
+        "Andromeda ",
+        "Andromeda",
+    ),
+    (
+        "deep_field_lectures/solar_wind_and_magnetosphere.md",
+        "Inês c",
+        "Inês",
+    ),
+    (
+        "deep_field_lectures/solar_wind_and_magnetosphere.md",
+        "Inês s",
+        "Inês",
+    ),
+    (
+        "deep_field_lectures/the_cosmic_distance_ladder.md",
+        "orbits",
+        "orbits",
+    ),
+    ("observing_checklist.md", "Maren'", "Maren"),
+    ("people/ines_carvalho.md", "Maren ", "Maren"),
+    ("people/ines_carvalho.md", "solar wind", "solar wind"),
+];
+
 /// docs/format.md, "Deliberate problems": the example vault's eight findings, as
 /// (file, line, column, code, severity, the text the range covers).
 const EXAMPLE_FINDINGS: [(&str, usize, usize, &str, u8, &str); 8] = [
@@ -749,20 +812,26 @@ async fn the_example_vault_reports_exactly_its_deliberate_problems() {
     for note in &notes {
         let rel = note.strip_prefix(&root).unwrap().to_str().unwrap();
         let text = server.open(note).await;
-        let expected: Vec<Value> = EXAMPLE_FINDINGS
-            .iter()
-            .filter(|f| f.0 == rel)
-            .map(|&(_, line, col, code, severity, covered)| {
-                let start = json!({ "line": line - 1, "character": col - 1 });
-                let line_text = text.lines().nth(line - 1).unwrap();
-                assert!(
-                    line_text[col - 1..].starts_with(covered),
-                    "{rel}:{line}:{col}"
-                );
-                let end = json!({ "line": line - 1, "character": col - 1 + covered.len() });
-                diag(code, severity, json!({ "start": start, "end": end }))
-            })
-            .collect();
+        let expected: Vec<Value> =
+            EXAMPLE_FINDINGS
+                .iter()
+                .filter(|f| f.0 == rel)
+                .map(|&(_, line, col, code, severity, covered)| {
+                    let start = json!({ "line": line - 1, "character": col - 1 });
+                    let line_text = text.lines().nth(line - 1).unwrap();
+                    assert!(
+                        line_text[col - 1..].starts_with(covered),
+                        "{rel}:{line}:{col}"
+                    );
+                    let end = json!({ "line": line - 1, "character": col - 1 + covered.len() });
+                    diag(code, severity, json!({ "start": start, "end": end }))
+                })
+                .chain(EXAMPLE_MENTIONS.iter().filter(|m| m.0 == rel).map(
+                    |&(_, context, mention)| {
+                        diag("unlinked-mention", HINT, range_in(&text, context, mention))
+                    },
+                ))
+                .collect();
         server.expect_diagnostics(note, expected).await;
     }
     server.shutdown().await;

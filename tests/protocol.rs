@@ -58,6 +58,10 @@ async fn the_server_announces_precise_capabilities() {
     assert_eq!(caps["documentLinkProvider"]["resolveProvider"], false);
     assert_eq!(caps["foldingRangeProvider"], true);
     assert_eq!(caps["renameProvider"]["prepareProvider"], true);
+    assert_eq!(
+        caps["codeActionProvider"],
+        json!({ "codeActionKinds": ["quickfix"] })
+    );
     assert_eq!(result["serverInfo"]["name"], "wikilsp");
     // Nothing it does not do.
     for absent in ["documentFormattingProvider", "semanticTokensProvider"] {

@@ -32,9 +32,28 @@ fn severity_of(kind: ProblemKind) -> Severity {
     }
 }
 
-/// Every diagnostic of the note, ordered by position. Without `check_links` (while the vault
-/// is still being indexed, when a missing note may only not be read yet) links are not judged.
-pub fn diagnostics(vault: &Vault, id: NoteId, check_links: bool) -> Vec<Diagnostic> {
+/// What [`diagnostics`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiagnosticsOptions {
+    /// Judge links (off while the vault is still being indexed, when a missing note may only
+    /// not be read yet).
+    pub check_links: bool,
+    /// Report `unlinked-mention` hints: plain text naming another note.
+    pub unlinked_mentions: bool,
+}
+
+impl Default for DiagnosticsOptions {
+    fn default() -> Self {
+        DiagnosticsOptions {
+            check_links: true,
+            unlinked_mentions: true,
+        }
+    }
+}
+
+/// Every diagnostic of the note, ordered by position.
+pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Vec<Diagnostic> {
+    let check_links = options.check_links;
     let Some(note) = vault.note(id) else {
         return Vec::new();
     };
@@ -116,6 +135,19 @@ pub fn diagnostics(vault: &Vault, id: NoteId, check_links: bool) -> Vec<Diagnost
                 format!("this note has {n} timestamps but no videoId in its frontmatter")
             },
         });
+    }
+    if options.unlinked_mentions && check_links {
+        for m in super::unlinked::unlinked_mentions(vault, id) {
+            out.push(Diagnostic {
+                range: m.range,
+                severity: Severity::Hint,
+                code: "unlinked-mention",
+                message: format!(
+                    "\"{}\" names the note \"{}\": link it?",
+                    m.text, m.link_target
+                ),
+            });
+        }
     }
     out.sort_by_key(|d| (d.range.start, d.range.end));
     out

@@ -1,6 +1,7 @@
 //! The features, each a function of a vault snapshot and a position in a note, returning our
 //! own types in byte offsets. Nothing here knows the protocol; `lsp` translates.
 
+mod code_actions;
 mod completion;
 mod definition;
 mod diagnostics;
@@ -10,12 +11,14 @@ mod preview;
 mod references;
 mod rename;
 mod symbols;
+mod unlinked;
 
+pub use code_actions::{CodeAction, EditTarget, FileEdit, FixEdit, code_actions};
 pub use completion::{
     CompletionContext, CompletionItem, CompletionItemKind, CompletionList, completion,
 };
 pub use definition::definition;
-pub use diagnostics::{Diagnostic, Severity, diagnostics};
+pub use diagnostics::{Diagnostic, DiagnosticsOptions, Severity, diagnostics};
 pub use hover::{Hover, hover};
 pub use links::{DocumentLink, FoldKind, LinkTarget, document_links, folding_ranges};
 pub use preview::{note_preview, timestamp_url};
@@ -26,6 +29,7 @@ pub use rename::{
 pub use symbols::{
     DocumentSymbol, SymbolKind, WorkspaceSymbol, document_symbols, workspace_symbols,
 };
+pub use unlinked::{Mention, unlinked_mentions};
 
 use crate::syntax::{Link, TextRange, Timestamp};
 use crate::vault::NoteId;

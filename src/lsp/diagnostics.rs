@@ -74,22 +74,29 @@ fn compute(snap: &Snapshot) -> HashMap<Uri, (i32, Vec<Diagnostic>)> {
         let Some(id) = snap.vault.note_by_path(&doc.path) else {
             continue;
         };
-        let diags = ide::diagnostics(&snap.vault, id, snap.indexed)
-            .into_iter()
-            .map(|d| Diagnostic {
-                range: doc.lines.range(&doc.text, d.range, snap.encoding),
-                severity: Some(match d.severity {
-                    ide::Severity::Error => DiagnosticSeverity::ERROR,
-                    ide::Severity::Warning => DiagnosticSeverity::WARNING,
-                    ide::Severity::Information => DiagnosticSeverity::INFORMATION,
-                    ide::Severity::Hint => DiagnosticSeverity::HINT,
-                }),
-                code: Some(NumberOrString::String(d.code.to_owned())),
-                source: Some("wikilsp".to_owned()),
-                message: d.message,
+        let diags = ide::diagnostics(
+            &snap.vault,
+            id,
+            ide::DiagnosticsOptions {
+                check_links: snap.indexed,
                 ..Default::default()
-            })
-            .collect();
+            },
+        )
+        .into_iter()
+        .map(|d| Diagnostic {
+            range: doc.lines.range(&doc.text, d.range, snap.encoding),
+            severity: Some(match d.severity {
+                ide::Severity::Error => DiagnosticSeverity::ERROR,
+                ide::Severity::Warning => DiagnosticSeverity::WARNING,
+                ide::Severity::Information => DiagnosticSeverity::INFORMATION,
+                ide::Severity::Hint => DiagnosticSeverity::HINT,
+            }),
+            code: Some(NumberOrString::String(d.code.to_owned())),
+            source: Some("wikilsp".to_owned()),
+            message: d.message,
+            ..Default::default()
+        })
+        .collect();
         out.insert(uri.clone(), (doc.version, diags));
     }
     out

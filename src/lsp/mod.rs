@@ -16,6 +16,7 @@ use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
 use crate::ide::{self, FilePosition};
+use crate::syntax;
 use convert::Encoding;
 use diagnostics::DiagnosticsWorker;
 use state::{Snapshot, State, uri_to_path};
@@ -262,6 +263,12 @@ impl LanguageServer for WikiLsp {
                     },
                 )),
                 definition_provider: Some(OneOf::Left(true)),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        ..Default::default()
+                    },
+                )),
                 hover_provider: Some(HoverProviderCapability::Simple(true)),
                 references_provider: Some(OneOf::Left(true)),
                 document_symbol_provider: Some(OneOf::Left(true)),
@@ -741,6 +748,104 @@ impl LanguageServer for WikiLsp {
                 .collect();
             let edit = ide::will_rename_files(&snap.vault, &renames);
             workspace_edit(&snap, edit)
+        })
+        .await
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        if params
+            .context
+            .only
+            .as_ref()
+            .is_some_and(|only| !only.iter().any(|k| k.as_str().starts_with("quickfix")))
+        {
+            return Ok(None);
+        }
+        self.read("code action", move |snap| {
+            let uri = params.text_document.uri;
+            let view = snap.file(&uri)?;
+            let file = &view.file;
+            let range = syntax::TextRange {
+                start: file
+                    .lines
+                    .offset(&file.text, params.range.start, snap.encoding),
+                end: file
+                    .lines
+                    .offset(&file.text, params.range.end, snap.encoding),
+            };
+            let options = ide::DiagnosticsOptions {
+                check_links: snap.indexed,
+                ..Default::default()
+            };
+            let version = snap.docs.get(&uri).map(|d| d.version);
+            let actions = ide::code_actions(&view.vault, file.id, range, options)
+                .into_iter()
+                .filter_map(|a| {
+                    let diag_range =
+                        file.lines
+                            .range(&file.text, a.diagnostic_range, snap.encoding);
+                    let diagnostic = params.context.diagnostics.iter().find(|d| {
+                        d.range == diag_range
+                            && d.code == Some(NumberOrString::String(a.diagnostic_code.into()))
+                    });
+                    let mut ops = Vec::new();
+                    if let Some((path, _)) = &a.edit.create {
+                        ops.push(DocumentChangeOperation::Op(ResourceOp::Create(
+                            CreateFile {
+                                uri: state::path_to_uri(path)?,
+                                // Not `ignoreIfExists`: Neovim then creates nothing.
+                                options: Some(CreateFileOptions {
+                                    overwrite: Some(false),
+                                    ignore_if_exists: None,
+                                }),
+                                annotation_id: None,
+                            },
+                        )));
+                    }
+                    // One TextDocumentEdit per file, in the order files first appear.
+                    let mut docs: Vec<TextDocumentEdit> = Vec::new();
+                    for e in a.edit.edits {
+                        let (edit_uri, edit_version, range) = match &e.target {
+                            ide::EditTarget::Note(id) if *id == file.id => (
+                                uri.clone(),
+                                version,
+                                file.lines.range(&file.text, e.range, snap.encoding),
+                            ),
+                            ide::EditTarget::Note(_) => return None,
+                            ide::EditTarget::NewFile(path) => {
+                                (state::path_to_uri(path)?, None, Range::default())
+                            }
+                        };
+                        let edit = OneOf::Left(TextEdit {
+                            range,
+                            new_text: e.new_text,
+                        });
+                        match docs.iter_mut().find(|d| d.text_document.uri == edit_uri) {
+                            Some(d) => d.edits.push(edit),
+                            None => docs.push(TextDocumentEdit {
+                                text_document: OptionalVersionedTextDocumentIdentifier {
+                                    uri: edit_uri,
+                                    version: edit_version,
+                                },
+                                edits: vec![edit],
+                            }),
+                        }
+                    }
+                    ops.extend(docs.into_iter().map(DocumentChangeOperation::Edit));
+                    Some(CodeActionOrCommand::CodeAction(CodeAction {
+                        title: a.title,
+                        kind: Some(CodeActionKind::QUICKFIX),
+                        diagnostics: diagnostic.map(|d| vec![d.clone()]),
+                        edit: Some(WorkspaceEdit {
+                            document_changes: Some(DocumentChanges::Operations(ops)),
+                            ..Default::default()
+                        }),
+                        is_preferred: a.preferred.then_some(true),
+                        ..Default::default()
+                    }))
+                })
+                .collect::<Vec<_>>();
+            (!actions.is_empty()).then_some(actions)
         })
         .await
     }

@@ -52,6 +52,9 @@ pub struct ParsedNote {
     pub timestamps: Vec<Timestamp>,
     /// Problems the parser saw, in order of position.
     pub problems: Vec<Problem>,
+    /// Where code is, in order: fenced blocks (from the opening fence line through the closing
+    /// one), indented code lines and inline code spans (with their backticks).
+    pub code: Vec<TextRange>,
 }
 
 impl ParsedNote {
@@ -84,11 +87,12 @@ impl ParsedNote {
             .unwrap_or(&[])
     }
 
-    /// Drops what only an open note needs (problems, timestamps, display texts), keeping what
+    /// Drops what only an open note needs (problems, timestamps, code, display texts), keeping what
     /// the index of a closed note uses: names, headings, link targets and every range.
     pub fn slim(&mut self) {
         self.problems = Vec::new();
         self.timestamps = Vec::new();
+        self.code = Vec::new();
         for link in &mut self.links {
             link.display = None;
         }

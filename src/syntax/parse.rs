@@ -95,6 +95,7 @@ impl<'a> Parser<'a> {
         let mut last = Block::Start;
         let mut blank_before = false;
         let mut fence: Option<Fence> = None;
+        let mut fence_start = 0;
         while pos < len {
             let (end, next) = frontmatter::line_at(self.text, pos);
             let (indent, first) = indentation(bytes, pos, end);
@@ -104,6 +105,7 @@ impl<'a> Parser<'a> {
             if let Some(f) = fence {
                 if first < end && indent <= f.indent + 3 && closes(bytes, first, end, f) {
                     fence = None;
+                    self.note.code.push(TextRange::new(fence_start, end));
                     last = if f.in_list { Block::List } else { Block::Other };
                     blank_before = false;
                 }
@@ -122,6 +124,7 @@ impl<'a> Parser<'a> {
                     Block::Paragraph | Block::Other => after_blank,
                 };
                 if code {
+                    self.note.code.push(TextRange::new(line_start, end));
                     last = Block::Code;
                     continue;
                 }
@@ -129,6 +132,7 @@ impl<'a> Parser<'a> {
                     // Fences nested in list items sit at the item's indent.
                     if let Some(f) = opens_fence(bytes, first, end, indent, true) {
                         fence = Some(f);
+                        fence_start = line_start;
                         continue;
                     }
                 } else {
@@ -141,6 +145,7 @@ impl<'a> Parser<'a> {
                 && let Some(f) = opens_fence(bytes, first, end, indent, last == Block::List)
             {
                 fence = Some(f);
+                fence_start = line_start;
                 last = Block::Other;
                 continue;
             }
@@ -162,6 +167,10 @@ impl<'a> Parser<'a> {
                 last = Block::Paragraph;
             }
             self.inline(first, end);
+        }
+        if fence.is_some() {
+            // A fence that never closes runs to the end of the note.
+            self.note.code.push(TextRange::new(fence_start, len));
         }
     }
 
@@ -210,6 +219,7 @@ impl<'a> Parser<'a> {
             headings[j].section_end = len;
         }
         self.note.problems.sort_by_key(|p| p.range.start);
+        self.note.code.sort_by_key(|r| r.start);
         self.note
     }
 }

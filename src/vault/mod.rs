@@ -2,6 +2,7 @@
 //! link where. A [`Vault`] is a value: cloning it is O(1) (persistent maps), so the one writer
 //! edits its own copy and publishes snapshots that readers use without ever waiting.
 
+mod mentions;
 mod resolve;
 mod scan;
 
@@ -18,6 +19,7 @@ type PSet<K> =
 
 use crate::syntax::{self, ParsedNote};
 
+pub use mentions::{MIN_MENTION_CHARS, MentionMatcher, NameMatch, fold_case};
 pub use resolve::Resolution;
 pub use scan::{
     Detail, ScanError, ScannedNote, is_git_ignored, is_hidden_below, is_note_path, list_notes,
@@ -225,6 +227,9 @@ pub struct Vault {
     /// shared by snapshots until a name or a link changes (typing prose changes neither).
     name_table: Arc<OnceLock<Arc<SearchTable>>>,
     missing_table: Arc<OnceLock<Arc<SearchTable>>>,
+    /// The matcher of titles and aliases for unlinked mentions, built on first use and shared
+    /// the same way.
+    mention_matcher: Arc<OnceLock<Arc<MentionMatcher>>>,
     /// Counts every change, so a reader can tell whether its results are stale.
     generation: u64,
     note_count: usize,
@@ -309,6 +314,23 @@ impl Vault {
                     }
                 }
                 Arc::new(table)
+            })
+            .clone()
+    }
+
+    /// A matcher of every note's title and aliases (notes inside the workspace folders), for
+    /// finding plain-text mentions of notes. Built once per change of names.
+    pub fn mention_matcher(&self) -> Arc<MentionMatcher> {
+        self.mention_matcher
+            .get_or_init(|| {
+                let names = self
+                    .notes()
+                    .filter(|(_, n)| n.root.is_some())
+                    .flat_map(|(_, n)| {
+                        std::iter::once(n.title.as_str())
+                            .chain(n.parsed.aliases().iter().map(String::as_str))
+                    });
+                Arc::new(MentionMatcher::new(names))
             })
             .clone()
     }
@@ -603,6 +625,7 @@ impl Vault {
     fn forget_tables(&mut self) {
         self.name_table = Arc::default();
         self.missing_table = Arc::default();
+        self.mention_matcher = Arc::default();
     }
 
     fn key_map(&mut self, kind: usize) -> &mut PMap<String, Ids> {

@@ -833,4 +833,40 @@ impl TestServer {
         self.request("workspace/willRenameFiles", json!({ "files": files }))
             .await
     }
+
+    /// `textDocument/codeAction` over `range`, with `diagnostics` as the context.
+    pub async fn code_actions(
+        &mut self,
+        path: &Path,
+        range: Value,
+        diagnostics: &[Value],
+    ) -> Vec<Value> {
+        let answer = self
+            .request(
+                "textDocument/codeAction",
+                json!({
+                    "textDocument": { "uri": uri(path) },
+                    "range": range,
+                    "context": { "diagnostics": diagnostics },
+                }),
+            )
+            .await;
+        answer.as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// The titles of code actions, in order.
+pub fn action_titles(actions: &[Value]) -> Vec<String> {
+    actions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The action titled `title`.
+pub fn action<'a>(actions: &'a [Value], title: &str) -> &'a Value {
+    actions
+        .iter()
+        .find(|a| a["title"] == title)
+        .unwrap_or_else(|| panic!("no action {title:?} in {:?}", action_titles(actions)))
 }

@@ -604,8 +604,6 @@ check('root-fallback', function(S)
   ensure(loc and same_file(loc.uri, LOOSE .. '/other_stray.md'), 'definition in the loose folder went to %s', loc and loc.uri)
 end)
 
--- Rename and quick fixes arrive in a later issue; each check runs once the server advertises
--- the capability. Replace the body with the real check when implementing the feature.
 check('rename', { provider = 'renameProvider' }, function(S)
   -- `grn` (vim.lsp.buf.rename) on a link renames the person's note: the file moves to the new
   -- slug and the link in this buffer follows.
@@ -623,8 +621,68 @@ check('rename', { provider = 'renameProvider' }, function(S)
   ensure(vim.uv.fs_stat(note('people/lena_voss.md')) == nil, 'the old file is still there')
 end)
 
-check('quick-fix', { provider = 'codeActionProvider' }, function()
-  error({ why = 'the server advertises codeActionProvider: write this check (textDocument/codeAction on a broken-link)' }, 0)
+--- The quick fixes wikilsp offers for the diagnostic `d` (a vim.diagnostic item) in buf.
+local function quick_fixes(buf, d)
+  local line = vim.api.nvim_buf_get_lines(buf, d.lnum, d.lnum + 1, false)[1]
+  local enc = S.client.offset_encoding
+  local range = {
+    start = { line = d.lnum, character = vim.str_utfindex(line, enc, d.col, false) },
+    ['end'] = { line = d.end_lnum, character = vim.str_utfindex(line, enc, d.end_col, false) },
+  }
+  local lsp_diag = d.user_data and d.user_data.lsp
+  local result = request(S.client, 'textDocument/codeAction', {
+    textDocument = { uri = vim.uri_from_bufnr(buf) },
+    range = range,
+    context = { diagnostics = { lsp_diag } },
+  }, buf)
+  local by_title = {}
+  for _, a in ipairs(result ~= vim.NIL and result or {}) do
+    by_title[a.title] = a
+  end
+  return by_title
+end
+
+check('quick-fix', { provider = 'codeActionProvider' }, function(S)
+  local row = append_line(S.buf, 'See [[sea_urchin]] and [[rock_arch]] soon.')
+  ensure(wait(2000, function()
+    return #diagnostics(S.buf, 'broken-link', row) == 2
+  end), 'expected 2 broken-link on line %d; diagnostics: %s', row + 1, describe(vim.diagnostic.get(S.buf)))
+  local found = diagnostics(S.buf, 'broken-link', row)
+  table.sort(found, function(a, b) return a.col < b.col end)
+
+  -- "Change to": the nearest note's stem replaces the target.
+  local fixes = quick_fixes(S.buf, found[1])
+  local change = fixes['Change to `sea_urchins`']
+  ensure(change, 'no "Change to `sea_urchins`" among %s', vim.inspect(vim.tbl_keys(fixes)))
+  vim.lsp.util.apply_workspace_edit(change.edit, S.client.offset_encoding)
+  local got = vim.api.nvim_buf_get_lines(S.buf, row, row + 1, false)[1]
+  ensure(got == 'See [[sea_urchins]] and [[rock_arch]] soon.', 'after "Change to": %q', got)
+
+  -- "Create note": the file appears beside the note, holding the frontmatter. (Asked with the
+  -- diagnostic as published for the changed line.)
+  ensure(wait(2000, function()
+    return #diagnostics(S.buf, 'broken-link', row) == 1
+  end), 'after "Change to": expected 1 broken-link; diagnostics: %s', describe(vim.diagnostic.get(S.buf)))
+  local fresh = note('tidepools/rock_arch.md')
+  fixes = quick_fixes(S.buf, diagnostics(S.buf, 'broken-link', row)[1])
+  local create = fixes['Create note `rock_arch.md`']
+  ensure(create, 'no "Create note `rock_arch.md`" among %s', vim.inspect(vim.tbl_keys(fixes)))
+  local ok, err = pcall(function()
+    vim.lsp.util.apply_workspace_edit(create.edit, S.client.offset_encoding)
+    ensure(vim.uv.fs_stat(fresh), 'the new note %s was not created', fresh)
+    local nbuf = vim.fn.bufnr(fresh)
+    ensure(nbuf ~= -1, 'no buffer for the new note')
+    local lines = vim.api.nvim_buf_get_lines(nbuf, 0, -1, false)
+    ensure(vim.deep_equal(lines, { '---', 'title: Rock arch', '---', '' }), 'the new note holds %s', vim.inspect(lines))
+  end)
+  pcall(function()
+    vim.api.nvim_buf_delete(vim.fn.bufnr(fresh), { force = true })
+  end)
+  os.remove(fresh)
+  vim.api.nvim_set_current_buf(S.buf)
+  if not ok then
+    error(err, 0)
+  end
 end)
 
 -- Run ---------------------------------------------------------------------------------------

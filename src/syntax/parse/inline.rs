@@ -114,7 +114,9 @@ impl Parser<'_> {
         let close = self.next_same[*run] as usize;
         *run = close + 1;
         let (cs, cn) = self.runs[close];
-        (cs + cn) as usize
+        let span_end = (cs + cn) as usize;
+        self.note.code.push(TextRange::new(i, span_end));
+        span_end
     }
 
     /// At `[`: a wiki-link, a plain timestamp, or just a bracket.

@@ -1064,3 +1064,23 @@ fn a_fifty_megabyte_note() {
         (n, n, n)
     );
 }
+
+#[test]
+fn code_ranges_cover_fences_indented_lines_and_spans() {
+    let text =
+        "Para with `a span` here.\n\n```rust\nlet x;\n```\n\n    indented\n\n~~~\nnever closed\n";
+    let p = parse_note(text);
+    let got: Vec<&str> = p.code.iter().map(|r| at(text, *r)).collect();
+    assert_eq!(
+        got,
+        [
+            "`a span`",
+            "```rust\nlet x;\n```",
+            "    indented",
+            "~~~\nnever closed\n"
+        ]
+    );
+    let mut slim = p.clone();
+    slim.slim();
+    assert!(slim.code.is_empty());
+}
