@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::config::{self, Config};
 use crate::ide::{self, Severity};
 use crate::vault::{Detail, Vault, scan_folders};
 
@@ -61,11 +62,26 @@ pub fn run(args: CheckArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let root = std::path::absolute(&root).unwrap_or(root);
-    let (notes, errors) = scan_folders(std::slice::from_ref(&root), Detail::Full, &|_, _| {});
+    // The vault's own configuration, as the server reads it.
+    let mut config = Config::default();
+    if let Ok(text) = std::fs::read_to_string(root.join(config::FILE_NAME)) {
+        let (c, problems) = Config::from_toml(&text);
+        for p in problems {
+            eprintln!("warning: {p}");
+        }
+        config = c;
+    }
+    let (notes, errors) = scan_folders(
+        std::slice::from_ref(&root),
+        &config,
+        Detail::Full,
+        &|_, _| {},
+    );
     for e in &errors {
         eprintln!("warning: skipped {e}");
     }
-    let vault = Vault::from_scan(vec![root.clone()], notes);
+    let mut vault = Vault::from_scan(vec![root.clone()], notes);
+    vault.set_config(std::sync::Arc::new(config));
     let mut findings = Vec::new();
     let mut notes: Vec<_> = vault.notes().collect();
     notes.sort_by(|a, b| a.1.rel_path.cmp(&b.1.rel_path));

@@ -191,6 +191,8 @@ impl Config {
                     }
                     None => problems.push("`diagnostics` must be a table of code = level".to_owned()),
                 },
+                // The editor's own settings of the extension, sent along with ours.
+                "server" | "trace" => {}
                 other => problems.push(format!("unknown configuration key `{other}`")),
             }
         }

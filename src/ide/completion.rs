@@ -9,6 +9,7 @@ use nucleo_matcher::{Config, Matcher, Utf32Str};
 use rayon::prelude::*;
 
 use super::FilePosition;
+use crate::config::CompletionStyle;
 use crate::syntax::{Link, TextRange};
 use crate::vault::{Note, NoteId, Resolution, Vault, link_key};
 
@@ -293,8 +294,11 @@ fn note_items(
         .map(|r| match r.which {
             Which::Note(n) => {
                 let target = link_text_for(vault, n, &from);
-                let placeholder =
-                    !has_more && ctx.snippets && n.title != n.stem && !n.title.is_empty();
+                let placeholder = !has_more
+                    && ctx.snippets
+                    && vault.config().completion == CompletionStyle::SlugAndTitle
+                    && n.title != n.stem
+                    && !n.title.is_empty();
                 let insert_text = if placeholder {
                     format!(
                         "{} | ${{1:{}}}{close}",

@@ -1,6 +1,7 @@
 //! The diagnostics of one note: what the parser saw, plus what only the vault can tell (links
 //! that lead nowhere, or to several notes, or to a missing heading).
 
+use crate::config::Level;
 use crate::syntax::{ProblemKind, TextRange};
 use crate::vault::{NoteId, Resolution, Vault};
 
@@ -136,7 +137,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
             },
         });
     }
-    if options.unlinked_mentions && check_links {
+    if options.unlinked_mentions && vault.config().unlinked_mentions && check_links {
         for m in super::unlinked::unlinked_mentions(vault, id) {
             out.push(Diagnostic {
                 range: m.range,
@@ -149,6 +150,32 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
             });
         }
     }
+    // The vault's configuration may make a code louder, quieter or silent.
+    let config = vault.config();
+    out.retain_mut(|d| {
+        let level = config.level(d.code, level_of(d.severity));
+        match level {
+            Level::Off => false,
+            Level::Error => set(&mut d.severity, Severity::Error),
+            Level::Warning => set(&mut d.severity, Severity::Warning),
+            Level::Info => set(&mut d.severity, Severity::Information),
+            Level::Hint => set(&mut d.severity, Severity::Hint),
+        }
+    });
     out.sort_by_key(|d| (d.range.start, d.range.end));
     out
+}
+
+fn set(severity: &mut Severity, to: Severity) -> bool {
+    *severity = to;
+    true
+}
+
+fn level_of(severity: Severity) -> Level {
+    match severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+        Severity::Information => Level::Info,
+        Severity::Hint => Level::Hint,
+    }
 }

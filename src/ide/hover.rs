@@ -1,6 +1,6 @@
 //! Hover: the preview of the note a link leads to, or the moment a timestamp marks.
 
-use super::preview::{note_preview, timestamp_url};
+use super::preview::note_preview;
 use super::{FilePosition, format_moment, link_at, timestamp_at};
 use crate::syntax::TextRange;
 use crate::vault::{Resolution, Vault, link_key};
@@ -65,7 +65,7 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
             "**{}**, {s} s into the video\n\n▶ [Open the video at {}]({})",
             format_moment(s),
             format_moment(s),
-            timestamp_url(v, s)
+            vault.config().timestamp_url(v, s)
         ),
         (Some(s), None) => format!(
             "**{}**, {s} s into the video\n\nThis note has no `videoId` in its frontmatter, so the moment links nowhere.",

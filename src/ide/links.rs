@@ -1,7 +1,6 @@
 //! Document links and folding: what in a note can be clicked (timestamps open their video at
 //! that second, wiki-links their note) and what can be folded (frontmatter, sections).
 
-use super::preview::timestamp_url;
 use crate::syntax::TextRange;
 use crate::vault::{NoteId, Resolution, Vault};
 
@@ -43,7 +42,7 @@ pub fn document_links(vault: &Vault, id: NoteId) -> Vec<DocumentLink> {
                 };
                 out.push(DocumentLink {
                     range,
-                    target: LinkTarget::Url(timestamp_url(video, s)),
+                    target: LinkTarget::Url(vault.config().timestamp_url(video, s)),
                 });
             }
         }

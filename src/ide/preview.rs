@@ -11,11 +11,6 @@ use crate::vault::{NoteId, Vault};
 const BUDGET: usize = 1500;
 const PARAGRAPH_BUDGET: usize = 600;
 
-/// The URL of a moment of a video.
-pub fn timestamp_url(video_id: &str, seconds: u32) -> String {
-    format!("https://www.youtube.com/watch?v={video_id}&t={seconds}s")
-}
-
 /// The preview of note `id`, or of its section `heading` when given and found.
 pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<String> {
     let note = vault.note(id)?;
@@ -104,7 +99,7 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
                     "- **{}** · [{}]({})\n",
                     h.text,
                     format_moment(s),
-                    timestamp_url(v, s)
+                    vault.config().timestamp_url(v, s)
                 )
             }
             (Some(s), None) => format!("- **{}** · {}\n", h.text, format_moment(s)),
@@ -159,7 +154,11 @@ fn render(text: &str, range: TextRange, ctx: &Context, video: Option<&str>) -> S
     for t in parsed.timestamps.iter().filter(|t| inside(t.range, range)) {
         let shown = match t.seconds {
             Some(s) => match video {
-                Some(v) => format!("[{}]({})", format_moment(s), timestamp_url(v, s)),
+                Some(v) => format!(
+                    "[{}]({})",
+                    format_moment(s),
+                    ctx.vault.config().timestamp_url(v, s)
+                ),
                 None => format!("[{}]", format_moment(s)),
             },
             None => match &t.kind {

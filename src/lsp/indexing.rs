@@ -51,12 +51,14 @@ pub fn start(
         let scan = {
             let counters = counters.clone();
             let roots = roots.clone();
+            let config = state.config();
             tokio::task::spawn_blocking(move || {
                 let t = Instant::now();
-                let (notes, errors) = scan_folders(&roots, Detail::Index, &|done, total| {
-                    counters.0.store(done, Ordering::Relaxed);
-                    counters.1.store(total, Ordering::Relaxed);
-                });
+                let (notes, errors) =
+                    scan_folders(&roots, &config, Detail::Index, &|done, total| {
+                        counters.0.store(done, Ordering::Relaxed);
+                        counters.1.store(total, Ordering::Relaxed);
+                    });
                 let scanned = t.elapsed();
                 let vault = Vault::from_scan(roots, notes);
                 tracing::debug!(?scanned, indexed = ?t.elapsed() - scanned, "scan phases");

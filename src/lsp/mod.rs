@@ -15,6 +15,7 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer, LspService, Server};
 
+use crate::config::{self, Config};
 use crate::ide::{self, FilePosition};
 use crate::syntax;
 use convert::Encoding;
@@ -40,6 +41,11 @@ pub struct WikiLsp {
     diagnostics: DiagnosticsWorker,
     /// Keeps our own file watcher alive when the client cannot watch for us.
     watcher: Mutex<Option<indexing::Watcher>>,
+    /// Problems found in the configuration at start, shown once the client is ready.
+    config_problems: Mutex<Vec<String>>,
+    /// The client's settings (`initializationOptions`, then `didChangeConfiguration`), which
+    /// win over `.wikilsp.toml`.
+    client_settings: Mutex<Option<serde_json::Value>>,
 }
 
 /// Serves the protocol over the given streams until the client exits.
@@ -75,6 +81,8 @@ impl WikiLsp {
             state,
             caps: Mutex::new(ClientCaps::default()),
             watcher: Mutex::new(None),
+            config_problems: Mutex::default(),
+            client_settings: Mutex::default(),
         }
     }
 
@@ -246,6 +254,10 @@ impl LanguageServer for WikiLsp {
             }
         }
         tracing::info!(?roots, ?encoding, "initialize");
+        *self.client_settings.lock().unwrap() = params.initialization_options.clone();
+        let (config, problems) = self.load_config(&roots);
+        *self.config_problems.lock().unwrap() = problems;
+        self.state.set_config(Arc::new(config));
         self.state.set_roots(roots);
 
         Ok(InitializeResult {
@@ -312,12 +324,16 @@ impl LanguageServer for WikiLsp {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        let problems = std::mem::take(&mut *self.config_problems.lock().unwrap());
+        self.report_config_problems(problems).await;
         let caps = self.caps();
         if caps.dynamic_file_watching {
-            let watchers = ["**/*.md", "**/*.markdown"]
-                .into_iter()
-                .map(|g| FileSystemWatcher {
-                    glob_pattern: GlobPattern::String(g.into()),
+            let config = self.state.config();
+            let watchers = config
+                .extensions
+                .iter()
+                .map(|ext| FileSystemWatcher {
+                    glob_pattern: GlobPattern::String(format!("**/*.{ext}")),
                     kind: None,
                 })
                 .chain(std::iter::once(FileSystemWatcher {
@@ -375,6 +391,26 @@ impl LanguageServer for WikiLsp {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         self.state.close(&params.text_document.uri);
+        self.diagnostics.refresh();
+    }
+
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        // Clients that only announce a change (null settings) keep the settings they sent.
+        if !params.settings.is_null() {
+            *self.client_settings.lock().unwrap() = Some(params.settings);
+        }
+        let roots = self.state.roots();
+        let (config, problems) = self.load_config(&roots);
+        self.report_config_problems(problems).await;
+        let old = self.state.config();
+        if *old == config {
+            return;
+        }
+        let rescan = old.extensions != config.extensions || old.ignore != config.ignore;
+        self.state.set_config(Arc::new(config));
+        if rescan {
+            self.start_indexing();
+        }
         self.diagnostics.refresh();
     }
 
@@ -876,6 +912,39 @@ impl LanguageServer for WikiLsp {
 }
 
 impl WikiLsp {
+    /// The configuration: defaults, then the first folder's `.wikilsp.toml`, then the client's
+    /// settings. Returns the problems found, one sentence each.
+    fn load_config(&self, roots: &[PathBuf]) -> (Config, Vec<String>) {
+        let mut problems = Vec::new();
+        let mut config = Config::default();
+        if let Some(root) = roots.first() {
+            let file = root.join(config::FILE_NAME);
+            if let Ok(text) = std::fs::read_to_string(&file) {
+                let (c, p) = Config::from_toml(&text);
+                config = c;
+                problems.extend(p);
+            }
+        }
+        if let Some(settings) = self.client_settings.lock().unwrap().as_ref() {
+            problems.extend(config.merge_json(settings));
+        }
+        (config, problems)
+    }
+
+    async fn report_config_problems(&self, problems: Vec<String>) {
+        if problems.is_empty() {
+            return;
+        }
+        for p in &problems {
+            tracing::warn!("configuration: {p}");
+        }
+        let text = format!(
+            "wikilsp: ignored in the configuration: {}",
+            problems.join("; ")
+        );
+        self.client.show_message(MessageType::WARNING, text).await;
+    }
+
     async fn debug_panic(&self, _: serde_json::Value) -> Result<serde_json::Value> {
         self.read("debug panic", |_| -> serde_json::Value {
             panic!("a deliberate panic (wikilsp/debugPanic)")

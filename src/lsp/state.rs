@@ -10,10 +10,11 @@ use ropey::Rope;
 use tower_lsp_server::ls_types::{Location, TextDocumentContentChangeEvent, Uri};
 
 use super::convert::{Encoding, LineIndex, rope_char};
+use crate::config::Config;
 use crate::ide::NoteRange;
 use crate::syntax;
 use crate::vault::{
-    NoteId, Vault, is_git_ignored, is_hidden_below, is_note_path, list_notes, read_note_file,
+    NoteId, Vault, is_config_ignored, is_git_ignored, is_hidden_below, list_notes, read_note_file,
 };
 
 /// An open document as the editor has it.
@@ -152,6 +153,7 @@ pub struct State {
     encoding: Mutex<Encoding>,
     revision: std::sync::atomic::AtomicU64,
     indexed: std::sync::atomic::AtomicBool,
+    config: Mutex<Arc<Config>>,
 }
 
 impl Default for State {
@@ -165,6 +167,7 @@ impl Default for State {
             encoding: Mutex::new(Encoding::default()),
             revision: Default::default(),
             indexed: Default::default(),
+            config: Mutex::default(),
         }
     }
 }
@@ -186,12 +189,26 @@ impl State {
     }
 
     pub fn set_roots(&self, roots: Vec<PathBuf>) {
+        let config = self.config();
         let mut w = self.writer.lock().unwrap();
         // With no folder there is nothing to wait for.
         self.indexed
             .store(roots.is_empty(), std::sync::atomic::Ordering::Relaxed);
         w.vault = Vault::new(roots);
+        w.vault.set_config(config);
         reapply_open_documents(&mut w);
+        self.publish(&w);
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.config.lock().unwrap().clone()
+    }
+
+    /// Installs a new configuration; the caller rescans when what makes a note changed.
+    pub fn set_config(&self, config: Arc<Config>) {
+        *self.config.lock().unwrap() = config.clone();
+        let mut w = self.writer.lock().unwrap();
+        w.vault.set_config(config);
         self.publish(&w);
     }
 
@@ -219,7 +236,8 @@ impl State {
     }
 
     /// Replaces the whole vault (after indexing), keeping the open documents' text on top.
-    pub fn install_vault(&self, vault: Vault) {
+    pub fn install_vault(&self, mut vault: Vault) {
+        vault.set_config(self.config());
         let mut w = self.writer.lock().unwrap();
         w.vault = vault;
         self.indexed
@@ -327,6 +345,7 @@ impl State {
     /// the editor's text wins until they close.
     pub fn disk_changed(&self, paths: &[PathBuf]) -> DiskChanges {
         let roots = self.roots();
+        let config = self.config();
         let root_of = |p: &Path| roots.iter().find(|r| p.starts_with(r)).cloned();
         // Read and parse outside the lock.
         let mut reads: Vec<(PathBuf, Option<syntax::ParsedNote>)> = Vec::new();
@@ -344,16 +363,19 @@ impl State {
                 reads.push((path.clone(), None));
                 continue;
             }
-            if is_hidden_below(&root, path) || is_git_ignored(&root, path) {
+            if is_hidden_below(&root, path)
+                || is_git_ignored(&root, path)
+                || is_config_ignored(&root, &config, path)
+            {
                 continue;
             }
             if path.is_dir() {
                 // A new folder may have filled before anyone watched it.
                 let errors = std::sync::Mutex::new(Vec::new());
-                for note in list_notes(path, &errors) {
+                for note in list_notes(path, &root, &config, &errors) {
                     read(&note, &mut reads);
                 }
-            } else if is_note_path(path) && path.is_file() {
+            } else if config.is_note_path(path) && path.is_file() {
                 read(path, &mut reads);
             }
         }

@@ -17,13 +17,14 @@ type PMap<K, V> =
 type PSet<K> =
     imbl::GenericHashSet<K, rustc_hash::FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
 
+use crate::config::Config;
 use crate::syntax::{self, ParsedNote};
 
 pub use mentions::{MIN_MENTION_CHARS, MentionMatcher, NameMatch, fold_case};
 pub use resolve::Resolution;
 pub use scan::{
-    Detail, ScanError, ScannedNote, is_git_ignored, is_hidden_below, is_note_path, list_notes,
-    read_note_file, scan_folder, scan_folders,
+    Detail, ScanError, ScannedNote, is_config_ignored, is_git_ignored, is_hidden_below,
+    is_note_path, list_notes, read_note_file, scan_folder, scan_folders,
 };
 
 /// A note's handle inside one vault (stable while the note exists).
@@ -213,6 +214,8 @@ impl SearchTable {
 #[derive(Debug, Clone, Default)]
 pub struct Vault {
     roots: Arc<[PathBuf]>,
+    /// The vault's configuration (`.wikilsp.toml` and the client's settings).
+    config: Arc<Config>,
     notes: imbl::Vector<Option<Arc<Note>>>,
     by_path: PMap<PathBuf, NoteId>,
     by_rel: PMap<String, Ids>,
@@ -266,6 +269,17 @@ impl Vault {
 
     pub fn roots(&self) -> &[PathBuf] {
         &self.roots
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Replaces the configuration (what notes are and how they are read is decided when they
+    /// are scanned: a change of `extensions` or `ignore` needs a new scan).
+    pub fn set_config(&mut self, config: Arc<Config>) {
+        self.config = config;
+        self.generation += 1;
     }
 
     pub fn generation(&self) -> u64 {

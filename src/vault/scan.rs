@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use crate::config::Config;
 use crate::syntax::{self, ParsedNote};
 
 /// A note read from disk and parsed.
@@ -94,10 +95,47 @@ pub fn read_note_file(path: &Path) -> Result<String, String> {
     }
 }
 
-/// Lists the note files under `root`, skipping hidden folders and what `.gitignore` ignores.
-pub fn list_notes(root: &Path, errors: &Mutex<Vec<ScanError>>) -> Vec<PathBuf> {
+/// The configuration's `ignore` folders as a matcher (gitignore rules, relative to the vault).
+fn ignore_matcher(vault_root: &Path, config: &Config) -> Option<ignore::gitignore::Gitignore> {
+    if config.ignore.is_empty() {
+        return None;
+    }
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(vault_root);
+    for pattern in &config.ignore {
+        if let Err(e) = builder.add_line(None, pattern) {
+            tracing::warn!("ignore pattern {pattern:?}: {e}");
+        }
+    }
+    builder.build().ok()
+}
+
+/// Whether the configuration's `ignore` folders hold `path` (`vault_root` is its folder).
+pub fn is_config_ignored(vault_root: &Path, config: &Config, path: &Path) -> bool {
+    ignore_matcher(vault_root, config).is_some_and(|m| {
+        m.matched_path_or_any_parents(path, path.is_dir())
+            .is_ignore()
+    })
+}
+
+/// Lists the note files under `root` (a folder of the vault at `vault_root`), skipping hidden
+/// folders, what `.gitignore` ignores and the configuration's `ignore` folders.
+pub fn list_notes(
+    root: &Path,
+    vault_root: &Path,
+    config: &Config,
+    errors: &Mutex<Vec<ScanError>>,
+) -> Vec<PathBuf> {
     let found = Mutex::new(Vec::new());
-    let walker = ignore::WalkBuilder::new(root)
+    let mut builder = ignore::WalkBuilder::new(root);
+    if let Some(matcher) = ignore_matcher(vault_root, config) {
+        builder.filter_entry(move |e| {
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            !matcher
+                .matched_path_or_any_parents(e.path(), is_dir)
+                .is_ignore()
+        });
+    }
+    let walker = builder
         .hidden(true)
         .git_ignore(true)
         .git_global(false)
@@ -111,7 +149,9 @@ pub fn list_notes(root: &Path, errors: &Mutex<Vec<ScanError>>) -> Vec<PathBuf> {
             match entry {
                 Ok(entry) => {
                     let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                    if is_file && is_note_path(entry.path()) && !is_hidden_below(root, entry.path())
+                    if is_file
+                        && config.is_note_path(entry.path())
+                        && !is_hidden_below(root, entry.path())
                     {
                         found.lock().unwrap().push(entry.into_path());
                     }
@@ -159,17 +199,26 @@ pub fn scan_folder(
     root: &Path,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<ScannedNote>, Vec<ScanError>) {
-    scan_folders(&[root.to_path_buf()], Detail::Full, progress)
+    scan_folders(
+        &[root.to_path_buf()],
+        &Config::default(),
+        Detail::Full,
+        progress,
+    )
 }
 
 /// Reads and parses every note under each of `roots` (a folder inside another is read once).
 pub fn scan_folders(
     roots: &[PathBuf],
+    config: &Config,
     detail: Detail,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<ScannedNote>, Vec<ScanError>) {
     let errors = Mutex::new(Vec::new());
-    let mut paths: Vec<PathBuf> = roots.iter().flat_map(|r| list_notes(r, &errors)).collect();
+    let mut paths: Vec<PathBuf> = roots
+        .iter()
+        .flat_map(|r| list_notes(r, r, config, &errors))
+        .collect();
     paths.sort();
     paths.dedup();
     let total = paths.len();
