@@ -145,6 +145,10 @@ impl Config {
             return problems;
         };
         for (key, v) in map {
+            if v.is_null() {
+                // Unset in the client: the file or the default decides.
+                continue;
+            }
             match key.as_str() {
                 "extensions" => match string_list(v) {
                     Some(list) if !list.is_empty() => {

@@ -103,6 +103,10 @@ async function start(): Promise<void> {
     outputChannel: output,
     traceOutputChannel: output,
     revealOutputChannelOn: RevealOutputChannelOn.Never,
+    // The server's configuration keys, as settings: sent at start and on every change. Unset
+    // ones are null, and the server leaves them to the vault's `.wikilsp.toml`.
+    initializationOptions: serverSettings(),
+    synchronize: { configurationSection: 'wikilsp' },
     middleware: {
       // vscode-languageclient shows server-created progress in the status bar only, without
       // its percentage; show it as a notification with a progress bar instead.
@@ -293,6 +297,13 @@ async function showBacklinks(): Promise<void> {
     position,
     locations,
   );
+}
+
+/** The server's configuration keys from the settings; null where unset. */
+function serverSettings(): Record<string, unknown> {
+  const c = vscode.workspace.getConfiguration('wikilsp');
+  const keys = ['extensions', 'ignore', 'timestamp_url', 'diagnostics', 'unlinked_mentions', 'completion'];
+  return Object.fromEntries(keys.map((k) => [k, c.get(k) ?? null]));
 }
 
 /** Where a note's title is: its frontmatter `title:` line, else its first `# ` heading, else
