@@ -59,10 +59,15 @@ async fn the_vault_file_sets_severities_extensions_ignored_folders_and_the_times
     server.open(&today).await;
     // broken-link is an error now; the hint for the timestamp without video is off.
     server
-        .expect_diagnostics(&today, vec![diag("broken-link", ERROR, range_of(&text, "anagama_kiln"))])
+        .expect_diagnostics(
+            &today,
+            vec![diag("broken-link", ERROR, range_of(&text, "anagama_kiln"))],
+        )
         .await;
     // Notes in the ignored folder and with other extensions are not in the vault.
-    let symbols = server.request("workspace/symbol", json!({ "query": "" })).await;
+    let symbols = server
+        .request("workspace/symbol", json!({ "query": "" }))
+        .await;
     let mut names: Vec<&str> = symbols
         .as_array()
         .unwrap()
@@ -77,7 +82,11 @@ async fn the_vault_file_sets_severities_extensions_ignored_folders_and_the_times
         .hover_text(&today, pos_in(&text, "[[raku_firing]]", "raku", 0))
         .await;
     assert!(raku.contains("https://tube.example/rAku-Fire01"), "{raku}");
-    assert!(show_messages(&server).is_empty(), "{:?}", show_messages(&server));
+    assert!(
+        show_messages(&server).is_empty(),
+        "{:?}",
+        show_messages(&server)
+    );
     server.shutdown().await;
 }
 
@@ -91,8 +100,14 @@ async fn unknown_keys_and_bad_values_are_shown_to_the_user_and_ignored() {
     let mut server = TestServer::start(fx.root()).await;
     let shown = show_messages(&server);
     assert_eq!(shown.len(), 1, "{shown:?}");
-    assert!(shown[0].contains("unknown configuration key `colour`"), "{shown:?}");
-    assert!(shown[0].contains("diagnostics.broken-link must be"), "{shown:?}");
+    assert!(
+        shown[0].contains("unknown configuration key `colour`"),
+        "{shown:?}"
+    );
+    assert!(
+        shown[0].contains("diagnostics.broken-link must be"),
+        "{shown:?}"
+    );
     // The defaults hold.
     server.open(&today).await;
     server
@@ -100,7 +115,11 @@ async fn unknown_keys_and_bad_values_are_shown_to_the_user_and_ignored() {
             &today,
             vec![
                 diag("broken-link", WARNING, range_of(&text, "anagama_kiln")),
-                diag("timestamp-without-video", HINT, range_of(&text, "[00:01:00]")),
+                diag(
+                    "timestamp-without-video",
+                    HINT,
+                    range_of(&text, "[00:01:00]"),
+                ),
             ],
         )
         .await;
@@ -114,15 +133,22 @@ async fn client_settings_win_over_the_file_and_can_change_while_serving() {
     ));
     let today = fx.path("kiln_hours/today.md");
     let text = fx.text("kiln_hours/today.md");
-    let mut server =
-        start_with_options(fx.root(), json!({ "diagnostics": { "broken-link": "hint" } })).await;
+    let mut server = start_with_options(
+        fx.root(),
+        json!({ "diagnostics": { "broken-link": "hint" } }),
+    )
+    .await;
     server.open(&today).await;
     server
         .expect_diagnostics(
             &today,
             vec![
                 diag("broken-link", HINT, range_of(&text, "anagama_kiln")),
-                diag("timestamp-without-video", HINT, range_of(&text, "[00:01:00]")),
+                diag(
+                    "timestamp-without-video",
+                    HINT,
+                    range_of(&text, "[00:01:00]"),
+                ),
             ],
         )
         .await;
@@ -138,7 +164,11 @@ async fn client_settings_win_over_the_file_and_can_change_while_serving() {
         )
         .await;
     server.expect_diagnostics(&today, vec![]).await;
-    assert!(show_messages(&server).is_empty(), "{:?}", show_messages(&server));
+    assert!(
+        show_messages(&server).is_empty(),
+        "{:?}",
+        show_messages(&server)
+    );
     server.shutdown().await;
 }
 

@@ -62,6 +62,12 @@ pub struct Figures {
     pub completion: Stats,
     pub definition: Stats,
     pub hover: Stats,
+    /// References on the probe link (to a note with many backlinks), and the rename of that
+    /// note (the edit computed, not applied).
+    pub references: Stats,
+    pub references_found: usize,
+    pub rename: Stats,
+    pub rename_edits: usize,
     pub diagnostics: Stats,
     /// Peak resident set of the server's process tree, in MB (Linux only).
     pub peak_rss_mb: Option<f64>,
@@ -151,6 +157,10 @@ fn scenario(
     let definition_params = json!({"textDocument": doc, "position": at(probe.definition_at)});
     let (mut completion, mut definition, mut hover) = (Vec::new(), Vec::new(), Vec::new());
     let (mut completion_items, mut definition_found, mut hover_found) = (0, 0, 0);
+    let references_params = json!({"textDocument": doc, "position": at(probe.definition_at),
+        "context": {"includeDeclaration": false}});
+    let (mut references, mut rename) = (Vec::new(), Vec::new());
+    let (mut references_found, mut rename_edits) = (0, 0);
     for _ in 0..iterations {
         let items = timed(
             "textDocument/completion",
@@ -170,6 +180,23 @@ fn scenario(
         definition_found += !is_empty(&def) as usize;
         let hov = timed("textDocument/hover", &definition_params, &mut hover)?;
         hover_found += !is_empty(&hov) as usize;
+        let refs = timed(
+            "textDocument/references",
+            &references_params,
+            &mut references,
+        )?;
+        references_found = refs.as_array().map_or(0, Vec::len);
+    }
+    // Rename computes an edit of every backlink: fewer rounds.
+    for i in 0..iterations.div_ceil(10) {
+        let mut params = definition_params.clone();
+        params["newName"] = json!(format!("Renamed topic {i}"));
+        let edit = timed("textDocument/rename", &params, &mut rename)?;
+        rename_edits = edit["documentChanges"].as_array().map_or(0, |d| {
+            d.iter()
+                .map(|c| c["edits"].as_array().map_or(0, Vec::len))
+                .sum()
+        });
     }
     if iterations > 0 {
         if completion_items == 0 {
@@ -195,6 +222,10 @@ fn scenario(
         completion: Stats::from_samples(&mut completion),
         definition: Stats::from_samples(&mut definition),
         hover: Stats::from_samples(&mut hover),
+        references: Stats::from_samples(&mut references),
+        references_found,
+        rename: Stats::from_samples(&mut rename),
+        rename_edits,
         diagnostics: Stats::from_samples(&mut diagnostics),
         peak_rss_mb: None,
         completion_items,

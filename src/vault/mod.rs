@@ -505,7 +505,7 @@ impl Vault {
         }
         self.generation += 1;
         let id = NoteId(self.notes.len() as u32);
-        self.index(id, &note);
+        self.index(id, &note, true);
         self.by_path.insert(note.path.clone(), id);
         self.notes.push_back(Some(Arc::new(note)));
         self.note_count += 1;
@@ -543,8 +543,8 @@ impl Vault {
             && old.parsed.aliases() == new.parsed.aliases();
         let same_links = same_names && link_groups(&old.parsed) == link_groups(&new.parsed);
         if !same_links {
-            self.unindex(id, old);
-            self.index(id, &new);
+            self.unindex(id, old, !same_names);
+            self.index(id, &new, !same_names);
         }
         self.notes.set(id.0 as usize, Some(Arc::new(new)));
     }
@@ -553,7 +553,7 @@ impl Vault {
     pub fn remove(&mut self, path: &Path) -> Option<NoteId> {
         let id = self.by_path.remove(path)?;
         if let Some(old) = self.note(id).cloned() {
-            self.unindex(id, &old);
+            self.unindex(id, &old, true);
         }
         self.notes.set(id.0 as usize, None);
         self.note_count -= 1;
@@ -572,8 +572,8 @@ impl Vault {
         paths.iter().filter_map(|p| self.remove(p)).collect()
     }
 
-    fn index(&mut self, id: NoteId, note: &Note) {
-        self.forget_tables();
+    fn index(&mut self, id: NoteId, note: &Note, names_changed: bool) {
+        self.forget_tables(names_changed);
         for kind in 0..5 {
             for key in note_keys(note, kind) {
                 let map = self.key_map(kind);
@@ -598,8 +598,8 @@ impl Vault {
         }
     }
 
-    fn unindex(&mut self, id: NoteId, note: &Note) {
-        self.forget_tables();
+    fn unindex(&mut self, id: NoteId, note: &Note, names_changed: bool) {
+        self.forget_tables(names_changed);
         for kind in 0..5 {
             for key in note_keys(note, kind) {
                 let map = self.key_map(kind);
@@ -636,10 +636,13 @@ impl Vault {
     }
 
     /// Always a fresh cell: an older snapshot sharing the old one may still fill it.
-    fn forget_tables(&mut self) {
-        self.name_table = Arc::default();
+    /// Links changed (and names too, when `names_changed`): the tables built from them go.
+    fn forget_tables(&mut self, names_changed: bool) {
         self.missing_table = Arc::default();
-        self.mention_matcher = Arc::default();
+        if names_changed {
+            self.name_table = Arc::default();
+            self.mention_matcher = Arc::default();
+        }
     }
 
     fn key_map(&mut self, kind: usize) -> &mut PMap<String, Ids> {

@@ -322,3 +322,24 @@ fn a_link_written_with_the_extension_is_a_backlink_too() {
     assert_eq!(v.backlinks(id).len(), 2);
     assert!(v.missing_targets().next().is_none());
 }
+
+#[test]
+fn a_new_link_keeps_the_tables_built_from_names() {
+    let mut v = vault(&[
+        ("alpha.md", "---\ntitle: Alpha\n---\nSee [[gamma]].\n"),
+        ("beta.md", "# Beta\n"),
+    ]);
+    let names = v.name_table();
+    let mentions = v.mention_matcher();
+    v.update(
+        &root().join("alpha.md"),
+        parse_note("---\ntitle: Alpha\n---\nSee [[gamma]] [[delta]].\n"),
+        None,
+    );
+    assert!(Arc::ptr_eq(&names, &v.name_table()));
+    assert!(Arc::ptr_eq(&mentions, &v.mention_matcher()));
+    assert_eq!(table_texts(&v.missing_table()), ["delta", "gamma"]);
+    v.update(&root().join("beta.md"), parse_note("# Bet\n"), None);
+    assert!(!Arc::ptr_eq(&names, &v.name_table()));
+    assert!(!Arc::ptr_eq(&mentions, &v.mention_matcher()));
+}
