@@ -685,6 +685,59 @@ check('quick-fix', { provider = 'codeActionProvider' }, function(S)
   end
 end)
 
+check('unlinked-mention', { provider = 'codeActionProvider' }, function(S)
+  -- Plain text naming another note gets a hint whose quick fix links it.
+  local row = append_line(S.buf, 'Read Sea Urchins Up Close first.')
+  ensure(wait(2000, function()
+    return #diagnostics(S.buf, 'unlinked-mention', row) == 1
+  end), 'expected an unlinked-mention hint on line %d; diagnostics: %s', row + 1, describe(vim.diagnostic.get(S.buf)))
+  local d = diagnostics(S.buf, 'unlinked-mention', row)[1]
+  ensure(d.severity == vim.diagnostic.severity.HINT, 'severity %s', tostring(d.severity))
+  local fixes = quick_fixes(S.buf, d)
+  local link = fixes['Link to `sea_urchins`']
+  ensure(link, 'no "Link to `sea_urchins`" among %s', vim.inspect(vim.tbl_keys(fixes)))
+  vim.lsp.util.apply_workspace_edit(link.edit, S.client.offset_encoding)
+  local got = vim.api.nvim_buf_get_lines(S.buf, row, row + 1, false)[1]
+  ensure(got == 'Read [[sea_urchins | Sea Urchins Up Close]] first.', 'after the fix: %q', got)
+end)
+
+check('workspace-symbols', function(S)
+  local result = request(S.client, 'workspace/symbol', { query = 'tide tables' }, S.buf)
+  ensure(result and #result > 0, 'no workspace symbols for "tide tables"')
+  ensure(result[1].name == TARGET_TITLE and same_file(result[1].location.uri, TARGET),
+    'first symbol %s', vim.inspect(result[1]))
+end)
+
+check('document-links', function(S)
+  local result = request(S.client, 'textDocument/documentLink', { textDocument = vim.lsp.util.make_text_document_params(S.buf) }, S.buf)
+  local video, note = false, false
+  for _, l in ipairs(result or {}) do
+    if l.target:match('^https://www%.youtube%.com/watch%?v=.*&t=%d+s$') then video = true end
+    if l.target:match('^file://') and l.target:find(TARGET_STEM, 1, true) then note = true end
+  end
+  ensure(video and note, 'links to a video moment: %s, to the target note: %s (%s)', tostring(video), tostring(note), vim.inspect(result))
+end)
+
+check('folding', function(S)
+  local result = request(S.client, 'textDocument/foldingRange', { textDocument = vim.lsp.util.make_text_document_params(S.buf) }, S.buf)
+  ensure(result and #result >= 2, 'folding ranges: %s', vim.inspect(result))
+  ensure(result[1].startLine == 0 and result[1].kind == 'comment', 'the frontmatter folds first: %s', vim.inspect(result[1]))
+end)
+
+check('configuration', function(S)
+  -- Settings sent by the client win over the vault: turning unlinked mentions off clears them.
+  local row = append_line(S.buf, 'Read Sea Urchins Up Close again.')
+  ensure(wait(2000, function()
+    return #diagnostics(S.buf, 'unlinked-mention', row) == 1
+  end), 'expected an unlinked-mention hint first')
+  S.client:notify('workspace/didChangeConfiguration', { settings = { wikilsp = { unlinked_mentions = false } } })
+  local ok = wait(2000, function()
+    return #diagnostics(S.buf, 'unlinked-mention', row) == 0
+  end)
+  S.client:notify('workspace/didChangeConfiguration', { settings = { wikilsp = { unlinked_mentions = true } } })
+  ensure(ok, 'the hint stayed after unlinked_mentions = false')
+end)
+
 -- Run ---------------------------------------------------------------------------------------
 
 out(('wikilsp Neovim suite: %s, form %s, server %s'):format(tostring(vim.version()), FORM, SERVER))
