@@ -348,6 +348,57 @@ async function run(context) {
     if (!after) throw new Error(`no new "started wikilsp" in the output channel (${before} before)`);
   });
 
+  // -- 9. Quick fix (Ctrl+.) on the broken link offers to create the note --------------------
+  await check('quick-fix', async () => {
+    await openNote('hive_inspection.md');
+    const at = where('hive_inspection.md', '[[queen_rearing', 4);
+    await goTo(at.line, at.col);
+    // Wait for the light bulb (the server's actions have arrived), then open the menu.
+    await page
+      .waitForSelector('.lightBulbWidget, .codicon-lightbulb, .codicon-light-bulb', { timeout: 10000 })
+      .catch(() => {});
+    const menuText = () =>
+      page
+        .$$eval('.action-widget', (els) => els.map((e) => e.innerText ?? '').join('\n'))
+        .catch(() => '');
+    let menu;
+    for (let attempt = 0; attempt < 3 && !menu; attempt++) {
+      await page.keyboard.press('Control+.');
+      menu = await until(async () => {
+        const t = await menuText();
+        return /Create note .?queen_rearing\.md/.test(t) ? t : undefined;
+      }, 4000);
+    }
+    await shot('9-quick-fix');
+    await page.keyboard.press('Escape');
+    if (!menu) throw new Error('no "Create note `queen_rearing.md`" quick fix');
+  });
+
+  // -- 10. Rename (F2) on a link renames the note's file and the link ------------------------
+  await check('rename', async () => {
+    await openNote('hive_inspection.md');
+    const at = where('hive_inspection.md', '[[smoker_basics', 4);
+    await goTo(at.line, at.col);
+    await sleep(300);
+    await page.keyboard.press('F2');
+    const box = page.locator('.rename-box input').first();
+    await box.waitFor({ state: 'visible', timeout: 10000 });
+    // The box holds the placeholder the server proposed (the note's title).
+    await box.fill('Smoking Bees');
+    await box.press('Enter');
+    const renamed = await until(
+      () => fs.existsSync(path.join(vault, 'smoking_bees.md')) && !fs.existsSync(path.join(vault, 'smoker_basics.md')),
+      10000,
+    );
+    const line = await until(async () => {
+      const t = await page.$eval('.monaco-editor .view-lines', (e) => e.innerText ?? '').catch(() => '');
+      return /\[\[smoking_bees \| the smoker\]\]/.test(t.replace(/\u00a0/g, ' ')) ? t : undefined;
+    }, 10000);
+    await shot('10-rename');
+    if (!renamed) throw new Error('smoker_basics.md was not renamed to smoking_bees.md');
+    if (!line) throw new Error('the link in hive_inspection.md does not read [[smoking_bees | the smoker]]');
+  });
+
   // -- 8. A wrong wikilsp.server.path: a clear message whose button opens the setting; the
   //       server comes back when the setting is fixed ------------------------------------------
   await check('server-not-found', async () => {
@@ -382,6 +433,8 @@ async function run(context) {
     const back = await until(() => startedCount() > before, 20000);
     if (!back) throw new Error('the server did not start again once the setting was fixed');
   });
+
+
 }
 
 function findOutputLog() {
