@@ -7,14 +7,15 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use ropey::Rope;
-use tower_lsp_server::ls_types::{Location, TextDocumentContentChangeEvent, Uri};
+use tower_lsp_server::ls_types::{Location, Position, Range, TextDocumentContentChangeEvent, Uri};
 
 use super::convert::{Encoding, LineIndex, rope_char};
 use crate::config::Config;
 use crate::ide::NoteRange;
 use crate::syntax;
 use crate::vault::{
-    NoteId, Vault, is_config_ignored, is_git_ignored, is_hidden_below, list_notes, read_note_file,
+    Note, NoteId, Vault, is_config_ignored, is_git_ignored, is_hidden_below, list_notes,
+    read_note_file,
 };
 
 /// An open document as the editor has it.
@@ -122,11 +123,37 @@ impl Snapshot {
         let uri = path_to_uri(&note.path)?;
         let range = if target.range == syntax::TextRange::default() {
             Default::default()
+        } else if let Some(range) = self.placed_without_text(note, target.range) {
+            range
         } else {
             let view = self.view_of(target.note)?;
             view.lines.range(&view.text, target.range, self.encoding)
         };
         Some(Location { uri, range })
+    }
+
+    /// A range of a closed note placed from its line map alone: always for UTF-8 clients, and
+    /// on ASCII lines for UTF-16 ones (reading a file per link made references to a note with
+    /// a thousand backlinks slow).
+    fn placed_without_text(&self, note: &Note, range: syntax::TextRange) -> Option<Range> {
+        if note.open_text.is_some() {
+            return None;
+        }
+        let lines = &note.parsed.lines;
+        let ((l1, c1), (l2, c2)) = match self.encoding {
+            Encoding::Utf8 => lines.byte_range(range),
+            Encoding::Utf16 => lines.ascii_range(range)?,
+        };
+        Some(Range {
+            start: Position {
+                line: l1,
+                character: c1,
+            },
+            end: Position {
+                line: l2,
+                character: c2,
+            },
+        })
     }
 }
 

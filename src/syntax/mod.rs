@@ -4,10 +4,12 @@
 //! Parsing never fails: whatever the input, [`parse_note`] returns a [`ParsedNote`] whose
 //! ranges all lie inside the text and on `char` boundaries, plus the [`Problem`]s it saw.
 
+mod lines;
 mod parse;
 mod slug;
 mod timestamp;
 
+pub use lines::LineMap;
 pub use parse::parse_note;
 pub use slug::{loose_key, loose_key_into, slug};
 
@@ -55,6 +57,8 @@ pub struct ParsedNote {
     /// Where code is, in order: fenced blocks (from the opening fence line through the closing
     /// one), indented code lines and inline code spans (with their backticks).
     pub code: Vec<TextRange>,
+    /// Where the lines start (kept for closed notes, whose text is not).
+    pub lines: LineMap,
 }
 
 impl ParsedNote {

@@ -10,6 +10,7 @@ mod tests;
 
 use std::collections::HashMap;
 
+use super::LineMap;
 use super::{Heading, Link, ParsedNote, TextRange};
 
 /// Parses a note. Never fails and never panics; every range lies inside `text` on `char`
@@ -30,7 +31,9 @@ pub fn parse_note(text: &str) -> ParsedNote {
         .filter(|&&b| b == b'\n')
         .count();
     parser.body(top.body_start, line);
-    parser.finish()
+    let mut note = parser.finish();
+    note.lines = LineMap::new(text);
+    note
 }
 
 /// Offsets are `u32`: of a text beyond 4 GiB only the first 4 GiB is read.

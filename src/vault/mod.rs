@@ -246,6 +246,23 @@ pub fn link_key(target: &str) -> String {
     key
 }
 
+/// Whether `target`'s link key is `key`, comparing as it goes: most links of a note differ
+/// from the key in their first letters, and backlinks test every link of every linking note.
+fn has_link_key(target: &str, key: &str, buf: &mut String) -> bool {
+    let name = resolve::strip_note_extension(last_segment(target));
+    if !name.is_ascii() {
+        link_key_into(target, buf);
+        return buf == key;
+    }
+    let mut want = key.bytes();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() && want.next() != Some(b.to_ascii_lowercase()) {
+            return false;
+        }
+    }
+    want.next().is_none()
+}
+
 /// [`link_key`] into a reused buffer. `topic.md` is the note `topic`.
 fn link_key_into(target: &str, key: &mut String) {
     syntax::loose_key_into(resolve::strip_note_extension(last_segment(target)), key);
@@ -426,8 +443,10 @@ impl Vault {
                 if !link.closed || link.target.is_empty() {
                     continue;
                 }
-                link_key_into(&link.target, &mut buf);
-                if buf == key && keep(&self.resolve(&link.target, &from.path)) {
+                if !has_link_key(&link.target, key, &mut buf) {
+                    continue;
+                }
+                if keep(&self.resolve(&link.target, &from.path)) {
                     out.push((source, i));
                 }
             }

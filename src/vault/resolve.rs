@@ -56,13 +56,15 @@ impl Vault {
 
     fn resolve_name(&self, target: &str, from_folder: &Path) -> Resolution {
         let target = strip_note_extension(target);
-        let levels: [(usize, String); 4] = [
-            (1, target.to_owned()),
-            (2, target.to_lowercase()),
-            (3, syntax::slug(target)),
-            (4, syntax::loose_key(target)),
-        ];
-        for (kind, key) in levels {
+        // Each level's key is made only when the levels before it found nothing: most links
+        // name a file stem exactly, and backlinks resolve thousands of them.
+        for kind in 1..=4 {
+            let key: std::borrow::Cow<str> = match kind {
+                1 => target.into(),
+                2 => target.to_lowercase().into(),
+                3 => syntax::slug(target).into(),
+                _ => syntax::loose_key(target).into(),
+            };
             if key.is_empty() {
                 continue;
             }

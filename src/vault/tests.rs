@@ -343,3 +343,26 @@ fn a_new_link_keeps_the_tables_built_from_names() {
     assert!(!Arc::ptr_eq(&names, &v.name_table()));
     assert!(!Arc::ptr_eq(&mentions, &v.mention_matcher()));
 }
+
+#[test]
+fn comparing_a_link_key_as_it_goes_agrees_with_computing_it() {
+    let mut buf = String::new();
+    for target in [
+        "Raku_Firing",
+        "raku-firing.md",
+        "folder/Raku Firing",
+        "raku",
+        "rakufiringx",
+        "Ракý",
+        "",
+        "...",
+    ] {
+        for key in ["rakufiring", "raku", "ракý", ""] {
+            assert_eq!(
+                super::has_link_key(target, key, &mut buf),
+                link_key(target) == key,
+                "{target:?} ~ {key:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Where a note's lines start, and which lines are plain ASCII: enough to place a range of a
+//! closed note in line and column without keeping (or reading) its text.
+
+use super::TextRange;
+
+/// Line starts of a text. Lines end at `\n`, `\r\n` or a lone `\r`, as LSP counts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineMap {
+    starts: Vec<u32>,
+    /// Bit `i` set: line `i` holds a non-ASCII character (its UTF-16 columns differ from bytes).
+    non_ascii: Vec<u64>,
+    len: u32,
+}
+
+impl LineMap {
+    pub fn new(text: &str) -> LineMap {
+        let bytes = text.as_bytes();
+        let mut map = LineMap {
+            starts: vec![0],
+            non_ascii: Vec::new(),
+            len: bytes.len() as u32,
+        };
+        let mut line_ascii = true;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            let ends_line = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
+            if b >= 0x80 {
+                line_ascii = false;
+            }
+            if ends_line {
+                map.mark(line_ascii);
+                line_ascii = true;
+                map.starts.push(i as u32 + 1);
+            }
+            i += 1;
+        }
+        map.mark(line_ascii);
+        map.starts.shrink_to_fit();
+        map.non_ascii.shrink_to_fit();
+        map
+    }
+
+    fn mark(&mut self, ascii: bool) {
+        let line = self.starts.len() - 1;
+        if !ascii {
+            if self.non_ascii.len() <= line / 64 {
+                self.non_ascii.resize(line / 64 + 1, 0);
+            }
+            self.non_ascii[line / 64] |= 1 << (line % 64);
+        }
+    }
+
+    /// The zero-based line of `offset` and the byte offset where that line starts.
+    pub fn line_of(&self, offset: u32) -> (u32, u32) {
+        let offset = offset.min(self.len);
+        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        (line as u32, self.starts[line])
+    }
+
+    /// Whether every character of the line is ASCII (then columns in bytes and in UTF-16 code
+    /// units agree).
+    pub fn is_ascii_line(&self, line: u32) -> bool {
+        let line = line as usize;
+        self.non_ascii
+            .get(line / 64)
+            .is_none_or(|w| w & (1 << (line % 64)) == 0)
+    }
+
+    /// `(line, column)` of both ends of `range`, columns in bytes, when both ends lie on ASCII
+    /// lines; `None` when only the text can tell the columns.
+    pub fn ascii_range(&self, range: TextRange) -> Option<((u32, u32), (u32, u32))> {
+        let (l1, s1) = self.line_of(range.start);
+        let (l2, s2) = self.line_of(range.end);
+        (self.is_ascii_line(l1) && self.is_ascii_line(l2))
+            .then_some(((l1, range.start - s1), (l2, range.end - s2)))
+    }
+
+    /// Like [`LineMap::ascii_range`] but columns in bytes whatever the line holds (for clients
+    /// that count UTF-8).
+    pub fn byte_range(&self, range: TextRange) -> ((u32, u32), (u32, u32)) {
+        let (l1, s1) = self.line_of(range.start);
+        let (l2, s2) = self.line_of(range.end);
+        (
+            (l1, range.start.min(self.len) - s1),
+            (l2, range.end.min(self.len) - s2),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_ascii_flags() {
+        let text = "ab [[x]]\r\nЖ [[y]]\rlast [[z]]";
+        let map = LineMap::new(text);
+        let at = |s: &str| {
+            let i = text.find(s).unwrap();
+            TextRange::new(i, i + s.len())
+        };
+        assert_eq!(map.ascii_range(at("[[x]]")), Some(((0, 3), (0, 8))));
+        assert_eq!(map.ascii_range(at("[[y]]")), None);
+        assert_eq!(map.byte_range(at("[[y]]")), ((1, 3), (1, 8)));
+        assert_eq!(map.ascii_range(at("[[z]]")), Some(((2, 5), (2, 10))));
+        assert!(!map.is_ascii_line(1));
+        assert!(map.is_ascii_line(2));
+        let many: String = (0..200)
+            .map(|i| if i == 130 { "é\n" } else { "a\n" })
+            .collect();
+        let map = LineMap::new(&many);
+        assert!(!map.is_ascii_line(130));
+        assert!(map.is_ascii_line(129) && map.is_ascii_line(131));
+    }
+}
