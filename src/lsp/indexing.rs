@@ -103,16 +103,16 @@ pub fn start(
         }
         state.install_vault(vault);
         diagnostics.refresh();
-        if code_lens_refresh {
-            // Backlink counts shown before the index was complete are stale now.
-            let _ = client.code_lens_refresh().await;
-        }
         let elapsed = started.elapsed();
         let summary = format!("indexed {count} notes in {} ms", elapsed.as_millis());
         tracing::info!("{summary} ({} files skipped)", errors.len());
-        client.log_message(MessageType::INFO, &summary).await;
         if let Some(p) = ongoing {
-            p.finish_with_message(summary).await;
+            p.finish_with_message(summary.clone()).await;
+        }
+        client.log_message(MessageType::INFO, &summary).await;
+        if code_lens_refresh {
+            // Backlink counts shown before the index was complete are stale now.
+            let _ = client.code_lens_refresh().await;
         }
     });
 }

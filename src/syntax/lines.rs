@@ -20,22 +20,21 @@ impl LineMap {
             non_ascii: Vec::new(),
             len: bytes.len() as u32,
         };
-        let mut line_ascii = true;
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let ends_line = b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n'));
-            if b >= 0x80 {
-                line_ascii = false;
-            }
-            if ends_line {
-                map.mark(line_ascii);
-                line_ascii = true;
-                map.starts.push(i as u32 + 1);
-            }
-            i += 1;
+        // Line by line with a fast search for the breaks and a fast ASCII test of each line:
+        // every note of the vault goes through here.
+        let mut start = 0;
+        while let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
+            let at = start + i;
+            map.mark(bytes[start..at].is_ascii());
+            let next = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+                at + 2
+            } else {
+                at + 1
+            };
+            map.starts.push(next as u32);
+            start = next;
         }
-        map.mark(line_ascii);
+        map.mark(bytes[start..].is_ascii());
         map.starts.shrink_to_fit();
         map.non_ascii.shrink_to_fit();
         map
