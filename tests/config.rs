@@ -21,22 +21,9 @@ Fire [[raku_firing]] then [[anagama_kiln]] at [00:01:00].
 "#;
 
 async fn start_with_options(root: &std::path::Path, options: Value) -> TestServer {
-    let mut server = TestServer::spawn(root);
-    server
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(root),
-                "capabilities": default_capabilities(),
-                "workspaceFolders": [{ "uri": uri(root), "name": "vault" }],
-                "initializationOptions": options,
-            }),
-        )
-        .await;
-    server.notify("initialized", json!({})).await;
-    server.wait_indexed().await;
-    server
+    TestServer::start_with_params(root, json!({ "initializationOptions": options }))
+        .await
+        .0
 }
 
 fn show_messages(server: &TestServer) -> Vec<String> {

@@ -965,17 +965,7 @@ Fire with [[glaze_chemistry]], then [[anagama_kiln]], then [[]].
     // Open the note before the client says `initialized`: nothing is indexed yet, so only
     // what the note alone shows may be reported.
     let mut server = TestServer::spawn(fx.root());
-    server
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(fx.root()),
-                "capabilities": default_capabilities(),
-                "workspaceFolders": [{ "uri": uri(fx.root()), "name": "vault" }],
-            }),
-        )
-        .await;
+    server.initialize(json!({})).await;
     server.open_with(&today, &text).await;
     server
         .expect_diagnostics(

@@ -323,21 +323,11 @@ async fn the_title_carries_a_backlinks_lens_with_the_clients_show_references_com
     );
     server.shutdown().await;
     // VS Code gets its own show-references command with the locations.
-    let mut server = TestServer::spawn(fx.root());
-    server
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "clientInfo": { "name": "Visual Studio Code", "version": "1.139.1" },
-                "rootUri": uri(fx.root()),
-                "capabilities": default_capabilities(),
-                "workspaceFolders": [{ "uri": uri(fx.root()), "name": "vault" }],
-            }),
-        )
-        .await;
-    server.notify("initialized", json!({})).await;
-    server.wait_indexed().await;
+    let (mut server, _) = TestServer::start_with_params(
+        fx.root(),
+        json!({ "clientInfo": { "name": "Visual Studio Code", "version": "1.139.1" } }),
+    )
+    .await;
     let got = server
         .request(
             "textDocument/codeLens",

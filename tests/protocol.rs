@@ -20,21 +20,7 @@ A pinch is enough [00:04:10].
 "#;
 
 async fn initialize(root: &std::path::Path, capabilities: Value) -> (TestServer, Value) {
-    let mut server = TestServer::spawn(root);
-    let result = server
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(root),
-                "capabilities": capabilities,
-                "workspaceFolders": [{ "uri": uri(root), "name": "vault" }],
-            }),
-        )
-        .await;
-    server.notify("initialized", json!({})).await;
-    server.wait_indexed().await;
-    (server, result)
+    TestServer::start_with_params(root, json!({ "capabilities": capabilities })).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,15 +322,8 @@ async fn shutdown_then_exit_ends_the_server_cleanly() {
 async fn a_client_without_workspace_folders_gets_its_root_uri_indexed() {
     let fx = Fixture::new(VAULT);
     let root = fx.root();
-    let mut server = TestServer::spawn(root);
-    server
-        .request(
-            "initialize",
-            json!({ "processId": null, "rootUri": uri(root), "capabilities": default_capabilities() }),
-        )
-        .await;
-    server.notify("initialized", json!({})).await;
-    server.wait_indexed().await;
+    let (mut server, _) =
+        TestServer::start_with_params(root, json!({ "workspaceFolders": null })).await;
     let today = fx.path("kiln_hours/today.md");
     let text = fx.text("kiln_hours/today.md");
     let got = server

@@ -536,17 +536,7 @@ async fn will_rename_files_follows_a_renamed_note_and_a_renamed_folder() {
 async fn capabilities_announce_rename_and_will_rename() {
     let fx = Fixture::new(VAULT);
     let mut server = TestServer::spawn(fx.root());
-    let init = server
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(fx.root()),
-                "capabilities": default_capabilities(),
-                "workspaceFolders": [{ "uri": uri(fx.root()), "name": "vault" }],
-            }),
-        )
-        .await;
+    let init = server.initialize(json!({})).await;
     let caps = &init["capabilities"];
     assert_eq!(caps["renameProvider"], json!({ "prepareProvider": true }));
     let filters = &caps["workspace"]["fileOperations"]["willRename"]["filters"];

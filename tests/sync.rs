@@ -851,17 +851,7 @@ Fire [[raku_firing]].
     let today = fx.path("kiln_hours/today.md");
     let root = fx.root();
     let mut server = TestServer::spawn(root);
-    server
-        .request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": uri(root),
-                "capabilities": default_capabilities(),
-                "workspaceFolders": [{ "uri": uri(root), "name": "vault" }],
-            }),
-        )
-        .await;
+    server.initialize(json!({})).await;
     server.notify("initialized", json!({})).await;
     // Straight away, before the index is there.
     let text = server.open(&today).await;

@@ -103,6 +103,24 @@ pub struct TestServer {
     pub root: PathBuf,
 }
 
+/// The `initialize` params a client sends for the vault at `root`: the default capabilities
+/// and `root` as the workspace folder, with the fields of `extra` put over them (a field set to
+/// null is sent as null).
+pub fn initialize_params(root: &Path, extra: Value) -> Value {
+    let mut params = json!({
+        "processId": null,
+        "rootUri": uri(root),
+        "capabilities": default_capabilities(),
+        "workspaceFolders": [{ "uri": uri(root), "name": "vault" }],
+    });
+    if let (Some(params), Some(extra)) = (params.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            params.insert(k.clone(), v.clone());
+        }
+    }
+    params
+}
+
 pub fn default_capabilities() -> Value {
     json!({
         "general": { "positionEncodings": ["utf-16"] },
@@ -124,21 +142,26 @@ impl TestServer {
     }
 
     pub async fn start_with(root: &Path, capabilities: Value) -> TestServer {
+        Self::start_with_params(root, json!({ "capabilities": capabilities }))
+            .await
+            .0
+    }
+
+    /// Starts the server with `initialize` params of [`initialize_params`] (`extra` merged in),
+    /// and waits until the vault is indexed; returns the server and `initialize`'s result.
+    pub async fn start_with_params(root: &Path, extra: Value) -> (TestServer, Value) {
         let mut server = Self::spawn(root);
-        server
-            .request(
-                "initialize",
-                json!({
-                    "processId": null,
-                    "rootUri": uri(root),
-                    "capabilities": capabilities,
-                    "workspaceFolders": [{ "uri": uri(root), "name": "vault" }],
-                }),
-            )
-            .await;
+        let result = server.initialize(extra).await;
         server.notify("initialized", json!({})).await;
         server.wait_indexed().await;
-        server
+        (server, result)
+    }
+
+    /// Sends `initialize` for this server's root (params of [`initialize_params`]) and returns
+    /// its result; `initialized` is left to the caller.
+    pub async fn initialize(&mut self, extra: Value) -> Value {
+        let params = initialize_params(&self.root.clone(), extra);
+        self.request("initialize", params).await
     }
 
     /// The server, before `initialize`.
