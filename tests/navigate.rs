@@ -340,3 +340,56 @@ async fn the_title_carries_a_backlinks_lens_with_the_clients_show_references_com
     assert_eq!(command["arguments"][2].as_array().unwrap().len(), 3);
     server.shutdown().await;
 }
+
+/// Closed notes are placed from the index alone (their text is not kept): links after
+/// accents, Cyrillic and emoji must still land on UTF-16 columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_in_closed_notes_after_non_ascii_text_have_utf16_columns() {
+    let fx = Fixture::new(
+        r#"
+//- /glaze.md
+---
+title: "Céladon — глазурь 🎨"
+---
+# Glaze
+
+Notes on $0glaze.
+//- /a.md
+Crème brûlée glaze: [[glaze]] and again Ж [[Glaze | глазурь 🎬]] 🎬 [[glaze]].
+//- /b.md
+🎬🎬 first [[glaze#Glaze]]
+second line: é [[glaze]]
+"#,
+    );
+    let glaze = fx.path("glaze.md");
+    let (a, b, g) = (fx.text("a.md"), fx.text("b.md"), fx.text("glaze.md"));
+    let mut server = TestServer::start(fx.root()).await;
+    server.open(&glaze).await;
+    server.wait_indexed().await;
+    let (_, pos) = fx.cursor();
+    let got = server
+        .request(
+            "textDocument/references",
+            json!({
+                "textDocument": { "uri": uri(&glaze) },
+                "position": pos,
+                "context": { "includeDeclaration": true },
+            }),
+        )
+        .await;
+    let nth = |text: &str, needle: &str, n: usize| {
+        let at = text.match_indices(needle).nth(n).unwrap().0;
+        range(text, at, at + needle.len())
+    };
+    let mut expected = vec![
+        (fx.uri("a.md"), nth(&a, "[[glaze]]", 0)),
+        (fx.uri("a.md"), range_of(&a, "[[Glaze | глазурь 🎬]]")),
+        (fx.uri("a.md"), nth(&a, "[[glaze]]", 1)),
+        (fx.uri("b.md"), range_of(&b, "[[glaze#Glaze]]")),
+        (fx.uri("b.md"), range_of(&b, "[[glaze]]")),
+        (fx.uri("glaze.md"), range_of(&g, "Céladon — глазурь 🎨")),
+    ];
+    expected.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
+    assert_eq!(locations(&got), expected);
+    server.shutdown().await;
+}

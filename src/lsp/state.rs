@@ -132,6 +132,49 @@ impl Snapshot {
         Some(Location { uri, range })
     }
 
+    /// Many ranges at once (references, code lens): each note's URI is made once and its text
+    /// read at most once, for ranges its line map cannot place.
+    pub fn locations(&self, targets: &[NoteRange]) -> Vec<Location> {
+        let mut out = Vec::with_capacity(targets.len());
+        let mut current: Option<(NoteId, Uri, Option<FileView>)> = None;
+        for target in targets {
+            if current.as_ref().is_none_or(|c| c.0 != target.note) {
+                let Some(uri) = self
+                    .vault
+                    .note(target.note)
+                    .and_then(|n| path_to_uri(&n.path))
+                else {
+                    continue;
+                };
+                current = Some((target.note, uri, None));
+            }
+            let Some((_, uri, view)) = current.as_mut() else {
+                continue;
+            };
+            let Some(note) = self.vault.note(target.note) else {
+                continue;
+            };
+            let range = if target.range == syntax::TextRange::default() {
+                Default::default()
+            } else if let Some(range) = self.placed_without_text(note, target.range) {
+                range
+            } else {
+                if view.is_none() {
+                    *view = self.view_of(target.note);
+                }
+                let Some(view) = view.as_ref() else {
+                    continue;
+                };
+                view.lines.range(&view.text, target.range, self.encoding)
+            };
+            out.push(Location {
+                uri: uri.clone(),
+                range,
+            });
+        }
+        out
+    }
+
     /// A range of a closed note placed from its line map alone: always for UTF-8 clients, and
     /// on ASCII lines for UTF-16 ones (reading a file per link made references to a note with
     /// a thousand backlinks slow).
@@ -142,7 +185,7 @@ impl Snapshot {
         let lines = &note.parsed.lines;
         let ((l1, c1), (l2, c2)) = match self.encoding {
             Encoding::Utf8 => lines.byte_range(range),
-            Encoding::Utf16 => lines.ascii_range(range)?,
+            Encoding::Utf16 => lines.utf16_range(range)?,
         };
         Some(Range {
             start: Position {
@@ -164,8 +207,23 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
     uri.to_file_path().map(|p| p.into_owned())
 }
 
+/// The URI of a note's path. Made once per path: a list of a thousand references would
+/// otherwise spend most of its time encoding and parsing URIs.
 pub fn path_to_uri(path: &Path) -> Option<Uri> {
-    Uri::from_file_path(path)
+    type Memo = dashmap::DashMap<Box<[u8]>, Uri, rustc_hash::FxBuildHasher>;
+    static MEMO: std::sync::LazyLock<Memo> = std::sync::LazyLock::new(Memo::default);
+    /// Bounds the memo's memory (it starts over when full).
+    const LIMIT: usize = 1 << 18;
+    let key = path.as_os_str().as_encoded_bytes();
+    if let Some(uri) = MEMO.get(key) {
+        return Some(uri.clone());
+    }
+    let uri = Uri::from_file_path(path)?;
+    if MEMO.len() >= LIMIT {
+        MEMO.clear();
+    }
+    MEMO.insert(key.into(), uri.clone());
+    Some(uri)
 }
 
 struct Writer {

@@ -10,6 +10,9 @@ pub struct LineMap {
     /// Bit `i` set: line `i` holds a non-ASCII character (its UTF-16 columns differ from bytes).
     non_ascii: Vec<u64>,
     len: u32,
+    /// `(offset, UTF-16 column)` of the places on non-ASCII lines that a closed note's ranges
+    /// start or end at (see [`LineMap::remember_utf16_columns`]), sorted by offset.
+    columns: Vec<(u32, u32)>,
 }
 
 impl LineMap {
@@ -19,6 +22,7 @@ impl LineMap {
             starts: vec![0],
             non_ascii: Vec::new(),
             len: bytes.len() as u32,
+            columns: Vec::new(),
         };
         // Line by line with a fast search for the breaks and a fast ASCII test of each line:
         // every note of the vault goes through here.
@@ -75,6 +79,53 @@ impl LineMap {
             .then_some(((l1, range.start - s1), (l2, range.end - s2)))
     }
 
+    /// Remembers the UTF-16 column of each of `offsets` that lies on a non-ASCII line, so that
+    /// [`LineMap::utf16_range`] can place ranges ending there without the text. One walk over
+    /// each such line, however many offsets it holds.
+    pub fn remember_utf16_columns(&mut self, text: &str, mut offsets: Vec<u32>) {
+        if self.non_ascii.iter().all(|&w| w == 0) {
+            return;
+        }
+        offsets.retain(|&o| o <= self.len && !self.is_ascii_line(self.line_of(o).0));
+        offsets.sort_unstable();
+        offsets.dedup();
+        let mut columns = Vec::with_capacity(offsets.len());
+        let (mut line, mut at, mut column) = (u32::MAX, 0u32, 0u32);
+        for offset in offsets {
+            let (l, start) = self.line_of(offset);
+            if l != line {
+                (line, at, column) = (l, start, 0);
+            }
+            // Offsets off a character boundary cannot be placed; the caller reads the text.
+            let Some(piece) = text.get(at as usize..offset as usize) else {
+                continue;
+            };
+            column += piece.encode_utf16().count() as u32;
+            at = offset;
+            columns.push((offset, column));
+        }
+        columns.shrink_to_fit();
+        self.columns = columns;
+    }
+
+    /// `(line, column)` of both ends of `range` with UTF-16 columns, when the map can tell them
+    /// without the text: both ends on ASCII lines or remembered.
+    pub fn utf16_range(&self, range: TextRange) -> Option<((u32, u32), (u32, u32))> {
+        Some((
+            self.utf16_position(range.start)?,
+            self.utf16_position(range.end)?,
+        ))
+    }
+
+    fn utf16_position(&self, offset: u32) -> Option<(u32, u32)> {
+        let (line, start) = self.line_of(offset);
+        if self.is_ascii_line(line) {
+            return Some((line, offset.min(self.len) - start));
+        }
+        let i = self.columns.binary_search_by_key(&offset, |c| c.0).ok()?;
+        Some((line, self.columns[i].1))
+    }
+
     /// Like [`LineMap::ascii_range`] but columns in bytes whatever the line holds (for clients
     /// that count UTF-8).
     pub fn byte_range(&self, range: TextRange) -> ((u32, u32), (u32, u32)) {
@@ -111,5 +162,25 @@ mod tests {
         let map = LineMap::new(&many);
         assert!(!map.is_ascii_line(130));
         assert!(map.is_ascii_line(129) && map.is_ascii_line(131));
+    }
+
+    #[test]
+    fn remembered_utf16_columns_place_ranges_on_non_ascii_lines() {
+        let text = "ab [[x]]\nЖé 🎬 [[y]] и [[z]]\r\nend";
+        let mut map = LineMap::new(text);
+        let at = |s: &str| {
+            let i = text.find(s).unwrap();
+            TextRange::new(i, i + s.len())
+        };
+        assert_eq!(map.utf16_range(at("[[y]]")), None);
+        let (y, z) = (at("[[y]]"), at("[[z]]"));
+        map.remember_utf16_columns(text, vec![z.end, y.start, y.end, z.start, 3]);
+        // Ж, é: one unit each; 🎬: a surrogate pair.
+        assert_eq!(map.utf16_range(y), Some(((1, 6), (1, 11))));
+        assert_eq!(map.utf16_range(z), Some(((1, 14), (1, 19))));
+        assert_eq!(map.utf16_range(at("[[x]]")), Some(((0, 3), (0, 8))));
+        assert_eq!(map.utf16_range(at("end")), Some(((2, 0), (2, 3))));
+        // Not remembered: only the text can tell.
+        assert_eq!(map.utf16_range(at("и")), None);
     }
 }

@@ -33,6 +33,20 @@ pub fn parse_note(text: &str) -> ParsedNote {
     parser.body(top.body_start, line);
     let mut note = parser.finish();
     note.lines = LineMap::new(text);
+    // Where a closed note's ranges may be asked for without its text: links (references, code
+    // lens), headings (symbols), the title (declaration).
+    let mut ends = Vec::new();
+    for link in &note.links {
+        ends.extend([link.range.start, link.range.end]);
+    }
+    for heading in &note.headings {
+        let (a, b) = (heading.range, heading.text_range);
+        ends.extend([a.start, a.end, b.start, b.end]);
+    }
+    if let Some(r) = note.frontmatter.as_ref().and_then(|f| f.title_range) {
+        ends.extend([r.start, r.end]);
+    }
+    note.lines.remember_utf16_columns(text, ends);
     note
 }
 

@@ -52,6 +52,9 @@ pub struct Note {
     pub loose_keys: Box<[String]>,
     /// The file stem is the slug of the title (as this format names its files).
     pub stem_is_title_slug: bool,
+    /// For each link of `parsed.links`, the [`key_hash`] of its link key (0: a link that no
+    /// backlink can use). Backlinks compare these integers instead of recomputing keys.
+    pub link_keys: Box<[u32]>,
 }
 
 impl Note {
@@ -86,7 +89,9 @@ impl Note {
             slugs: Box::default(),
             loose_keys: Box::default(),
             stem_is_title_slug: false,
+            link_keys: Box::default(),
         };
+        note.link_keys = link_key_hashes(&note.parsed);
         let keys = |f: fn(&str) -> String| -> Box<[String]> {
             let mut keys: Vec<String> = note.names().map(f).filter(|k| !k.is_empty()).collect();
             keys.sort();
@@ -246,6 +251,54 @@ pub fn link_key(target: &str) -> String {
     key
 }
 
+/// A short hash of a link key, never 0 (0 marks a link without a key). Equal keys give equal
+/// hashes; a match is confirmed on the key itself.
+pub fn key_hash(key: &str) -> u32 {
+    use std::hash::BuildHasher;
+    if key.is_empty() {
+        return 0;
+    }
+    let h = rustc_hash::FxBuildHasher.hash_one(key);
+    ((h >> 32) as u32 ^ h as u32).max(1)
+}
+
+thread_local! {
+    /// Link targets repeat across notes (a vault links to a few thousand topics hundreds of
+    /// times each): each indexing thread remembers the hashes of the targets it has seen.
+    static TARGET_HASHES: std::cell::RefCell<HashMap<Box<str>, u32>> =
+        std::cell::RefCell::new(HashMap::default());
+}
+
+/// Bounds the memory of [`TARGET_HASHES`] (the cache starts over when full).
+const TARGET_CACHE_LIMIT: usize = 1 << 16;
+
+/// The [`key_hash`] of each link of a note (0 for unclosed and empty links).
+fn link_key_hashes(parsed: &ParsedNote) -> Box<[u32]> {
+    TARGET_HASHES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let mut key = String::new();
+        parsed
+            .links
+            .iter()
+            .map(|link| {
+                if !link.closed || link.target.is_empty() {
+                    return 0;
+                }
+                if let Some(&h) = cache.get(link.target.as_str()) {
+                    return h;
+                }
+                link_key_into(&link.target, &mut key);
+                let h = key_hash(&key);
+                if cache.len() >= TARGET_CACHE_LIMIT {
+                    cache.clear();
+                }
+                cache.insert(link.target.as_str().into(), h);
+                h
+            })
+            .collect()
+    })
+}
+
 /// Whether `target`'s link key is `key`, comparing as it goes: most links of a note differ
 /// from the key in their first letters, and backlinks test every link of every linking note.
 fn has_link_key(target: &str, key: &str, buf: &mut String) -> bool {
@@ -266,6 +319,18 @@ fn has_link_key(target: &str, key: &str, buf: &mut String) -> bool {
 /// [`link_key`] into a reused buffer. `topic.md` is the note `topic`.
 fn link_key_into(target: &str, key: &mut String) {
     syntax::loose_key_into(resolve::strip_note_extension(last_segment(target)), key);
+}
+
+/// The bytes of a path's folder (a cheap key: `Path::parent` parses components).
+fn folder_bytes(path: &Path) -> &[u8] {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    match bytes
+        .iter()
+        .rposition(|&b| std::path::is_separator(b as char))
+    {
+        Some(i) => &bytes[..i],
+        None => &[],
+    }
 }
 
 fn last_segment(target: &str) -> &str {
@@ -435,18 +500,29 @@ impl Vault {
         };
         let mut out = Vec::new();
         let mut buf = String::new();
+        let want = key_hash(key);
+        // Links repeat a few spellings from a few folders: each pair is resolved once.
+        let mut verdicts: HashMap<(&str, &[u8]), bool> = HashMap::default();
         for &(source, _) in &links.sources {
             let Some(from) = self.note(source) else {
                 continue;
             };
-            for (i, link) in from.parsed.links.iter().enumerate() {
-                if !link.closed || link.target.is_empty() {
+            for (i, &hash) in from.link_keys.iter().enumerate() {
+                if hash != want {
                     continue;
                 }
-                if !has_link_key(&link.target, key, &mut buf) {
+                let Some(link) = from.parsed.links.get(i) else {
+                    continue;
+                };
+                // The hash matched; the spellings of the key confirm it without recomputing.
+                let spelled = links.spellings.iter().any(|s| *s.0 == *link.target);
+                if !spelled && !has_link_key(&link.target, key, &mut buf) {
                     continue;
                 }
-                if keep(&self.resolve(&link.target, &from.path)) {
+                let verdict = *verdicts
+                    .entry((link.target.as_str(), folder_bytes(&from.path)))
+                    .or_insert_with(|| keep(&self.resolve(&link.target, &from.path)));
+                if verdict {
                     out.push((source, i));
                 }
             }
@@ -708,59 +784,62 @@ fn note_keys(note: &Note, kind: usize) -> Vec<String> {
 const LINK_SHARDS: usize = 64;
 
 /// Groups the links of all notes by key, on all cores. First each worker sorts its notes'
-/// links into shards by the hash of their key (remembering only where each link is); then each
-/// shard is grouped on its own, in note order, so every key's sources come out sorted.
+/// links into shards by their key's hash (remembering only where each link is); then each
+/// shard is grouped on its own, in note order, so every key's sources come out sorted. A key
+/// is computed once per distinct spelling in a shard, not once per link.
 fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
     use rayon::prelude::*;
-    use std::hash::BuildHasher;
-    let hasher = rustc_hash::FxBuildHasher;
-    let shard_of = |key: &str| (hasher.hash_one(key) as usize) % LINK_SHARDS;
     type Places = Vec<Vec<(u32, u32)>>;
     let pieces: Vec<Places> = notes
         .par_iter()
         .enumerate()
         .with_min_len(256)
         .fold(
-            || (vec![Vec::new(); LINK_SHARDS], String::new()),
-            |(mut shards, mut key): (Places, String), (i, note)| {
-                for (j, link) in note.parsed.links.iter().enumerate() {
-                    if link.target.is_empty() || !link.closed {
-                        continue;
-                    }
-                    link_key_into(&link.target, &mut key);
-                    if !key.is_empty() {
-                        shards[shard_of(&key)].push((i as u32, j as u32));
+            || vec![Vec::new(); LINK_SHARDS],
+            |mut shards: Places, (i, note)| {
+                for (j, &hash) in note.link_keys.iter().enumerate() {
+                    if hash != 0 {
+                        shards[hash as usize % LINK_SHARDS].push((i as u32, j as u32));
                     }
                 }
-                (shards, key)
+                shards
             },
         )
-        .map(|(shards, _)| shards)
         .collect();
-    let shards: Vec<HashMap<String, KeyLinks>> = (0..LINK_SHARDS)
+    let shards: Vec<Vec<(String, KeyLinks)>> = (0..LINK_SHARDS)
         .into_par_iter()
         .map(|s| {
-            let mut links: HashMap<String, KeyLinks> = HashMap::default();
+            let mut groups: Vec<(String, KeyLinks)> = Vec::new();
+            let mut by_key: HashMap<String, usize> = HashMap::default();
+            let mut by_spelling: HashMap<&str, usize> = HashMap::default();
             let mut key = String::new();
             for &(i, j) in pieces.iter().flat_map(|p| &p[s]) {
                 let link = &notes[i as usize].parsed.links[j as usize];
-                link_key_into(&link.target, &mut key);
-                // Most keys are there already: look up by reference, allocate only new ones.
-                let entry = match links.get_mut(key.as_str()) {
-                    Some(e) => e,
-                    None => links.entry(key.clone()).or_default(),
+                let target = link.target.as_str();
+                let group = match by_spelling.get(target) {
+                    Some(&g) => g,
+                    None => {
+                        link_key_into(target, &mut key);
+                        let g = *by_key.entry(key.clone()).or_insert_with(|| {
+                            groups.push((key.clone(), KeyLinks::default()));
+                            groups.len() - 1
+                        });
+                        by_spelling.insert(target, g);
+                        g
+                    }
                 };
+                let entry = &mut groups[group].1;
                 add_source(&mut entry.sources, NoteId(i), 1);
-                match entry.spellings.iter_mut().find(|s| *s.0 == *link.target) {
+                match entry.spellings.iter_mut().find(|s| *s.0 == *target) {
                     Some(s) => s.1 += 1,
-                    None => entry.spellings.push((link.target.as_str().into(), 1)),
+                    None => entry.spellings.push((target.into(), 1)),
                 }
             }
-            links
+            groups
         })
         .collect();
     let mut all = HashMap::default();
-    all.reserve(shards.iter().map(HashMap::len).sum());
+    all.reserve(shards.iter().map(Vec::len).sum());
     for shard in shards {
         all.extend(shard);
     }

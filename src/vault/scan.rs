@@ -168,8 +168,30 @@ pub fn list_notes(
         })
     });
     let mut found = found.into_inner().unwrap();
-    found.sort();
+    found.sort_unstable_by(|a, b| path_order(a, b));
     found
+}
+
+/// The order of paths component by component (`a/b` before `a-b`, as `Path`'s own `Ord`),
+/// compared on bytes: `Path::cmp` parses components and sorting 100,000 paths with it was a
+/// tenth of indexing.
+pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let rank = |c: u8| {
+        if std::path::is_separator(c as char) {
+            0
+        } else {
+            c as u16 + 1
+        }
+    };
+    let common = a.iter().zip(b).position(|(x, y)| x != y);
+    match common {
+        Some(i) => rank(a[i]).cmp(&rank(b[i])),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {
@@ -219,7 +241,7 @@ pub fn scan_folders(
         .iter()
         .flat_map(|r| list_notes(r, r, config, &errors))
         .collect();
-    paths.sort();
+    paths.sort_unstable_by(|a, b| path_order(a, b));
     paths.dedup();
     let total = paths.len();
     let done = AtomicUsize::new(0);

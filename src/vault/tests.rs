@@ -366,3 +366,22 @@ fn comparing_a_link_key_as_it_goes_agrees_with_computing_it() {
         }
     }
 }
+
+#[test]
+fn paths_sort_as_their_components_do() {
+    let mut paths: Vec<PathBuf> = [
+        "/v/a-b.md",
+        "/v/a/b.md",
+        "/v/a.md",
+        "/v/a",
+        "/v/Б.md",
+        "/v/z.md",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    let mut expected = paths.clone();
+    expected.sort();
+    paths.sort_by(|a, b| super::scan::path_order(a, b));
+    assert_eq!(paths, expected);
+}

@@ -1,22 +1,13 @@
 //! The inline scanner: within one line of prose, wiki-links, inline code spans, backslash
 //! escapes and timestamps, each found in a single forward pass.
 //!
-//! Only `[`, `<`, `` ` `` and `\` can start anything, so the scan skips every other byte.
+//! Only `[`, `<` and `` ` `` can start anything (a `\` only escapes one of them), so the scan
+//! jumps from one to the next.
 
 use crate::syntax::timestamp::{self, AnchorScan, LineMemo};
 use crate::syntax::{Link, Problem, ProblemKind, TextRange};
 
 use super::{Parser, trim};
-
-/// Bytes that can start something inline.
-static SPECIAL: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'[' as usize] = true;
-    t[b'<' as usize] = true;
-    t[b'`' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
 
 const NONE: u32 = u32::MAX;
 
@@ -32,14 +23,24 @@ impl Parser<'_> {
         let mut run = 0usize;
         let mut i = start;
         loop {
-            while i < end && !SPECIAL[bytes[i] as usize] {
-                i += 1;
+            // Prose is most of a note: jump to the next byte that can start something, then
+            // look back for the backslashes that would escape it (an odd run escapes; `\\` is an
+            // escaped backslash). Only those since the last token count: it consumed the rest.
+            let floor = i;
+            match memchr::memchr3(b'[', b'<', b'`', &bytes[i..end]) {
+                Some(k) => i += k,
+                None => break,
             }
-            if i >= end {
-                break;
+            let slashes = bytes[floor..i]
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b'\\')
+                .count();
+            if slashes % 2 == 1 {
+                i += 1;
+                continue;
             }
             i = match bytes[i] {
-                b'\\' if i + 1 < end && bytes[i + 1].is_ascii_punctuation() => i + 2,
                 b'`' => {
                     if !runs_built {
                         self.backtick_runs(i, end);
