@@ -490,9 +490,7 @@ impl State {
 
 /// A closed note keeps only what the index needs.
 fn parse_closed(text: &str) -> syntax::ParsedNote {
-    let mut parsed = syntax::parse_note(text);
-    parsed.slim();
-    parsed
+    syntax::parse_note_slim(text)
 }
 
 fn reapply_open_documents(w: &mut Writer) {

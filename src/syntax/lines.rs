@@ -86,23 +86,33 @@ impl LineMap {
         if self.non_ascii.iter().all(|&w| w == 0) {
             return;
         }
-        offsets.retain(|&o| o <= self.len && !self.is_ascii_line(self.line_of(o).0));
         offsets.sort_unstable();
         offsets.dedup();
+        let bytes = text.as_bytes();
         let mut columns = Vec::with_capacity(offsets.len());
-        let (mut line, mut at, mut column) = (u32::MAX, 0u32, 0u32);
+        // Lines are found moving forward with the offsets, not searched for each.
+        let mut line = 0usize;
+        let (mut at, mut column) = (0u32, 0u32);
+        let mut line_seen = usize::MAX;
         for offset in offsets {
-            let (l, start) = self.line_of(offset);
-            if l != line {
-                (line, at, column) = (l, start, 0);
+            if offset > self.len || offset as usize > bytes.len() {
+                break;
             }
-            // Offsets off a character boundary cannot be placed; the caller reads the text.
-            let Some(piece) = text.get(at as usize..offset as usize) else {
-                continue;
-            };
-            column += piece.encode_utf16().count() as u32;
-            at = offset;
-            columns.push((offset, column));
+            while line + 1 < self.starts.len() && self.starts[line + 1] <= offset {
+                line += 1;
+            }
+            if !self.is_ascii_line(line as u32) {
+                if line != line_seen {
+                    (line_seen, at, column) = (line, self.starts[line], 0);
+                }
+                // Offsets off a character boundary cannot be placed; the caller reads the text.
+                if !text.is_char_boundary(offset as usize) {
+                    continue;
+                }
+                column += utf16_len(&bytes[at as usize..offset as usize]);
+                at = offset;
+                columns.push((offset, column));
+            }
         }
         columns.shrink_to_fit();
         self.columns = columns;
@@ -136,6 +146,27 @@ impl LineMap {
             (l2, range.end.min(self.len) - s2),
         )
     }
+}
+
+/// UTF-16 code units of valid UTF-8 bytes: one per character (every byte but continuation
+/// bytes starts one), two for those of four bytes. Eight bytes at a time: most of a vault's
+/// text goes through here.
+fn utf16_len(bytes: &[u8]) -> u32 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (chunks, rest) = bytes.as_chunks::<8>();
+    let mut units = 0usize;
+    for chunk in chunks {
+        let x = u64::from_le_bytes(*chunk);
+        // Bit 7 of each byte: set for a continuation byte (10xxxxxx) and for a lead byte of
+        // four (11110xxx); shifting left brings bits 6..4 of the same byte to bit 7.
+        let continuation = x & !(x << 1) & HIGH;
+        let four = x & (x << 1) & (x << 2) & (x << 3) & HIGH;
+        units += 8 - continuation.count_ones() as usize + four.count_ones() as usize;
+    }
+    for &b in rest {
+        units += usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0);
+    }
+    units as u32
 }
 
 #[cfg(test)]
@@ -181,6 +212,17 @@ mod tests {
         assert_eq!(map.utf16_range(at("[[x]]")), Some(((0, 3), (0, 8))));
         assert_eq!(map.utf16_range(at("end")), Some(((2, 0), (2, 3))));
         // Not remembered: only the text can tell.
+        assert_eq!(map.utf16_range(at("и")), None);
+        for sample in [
+            "",
+            "abc",
+            "Жé 🎬 [[y]] и",
+            "ascii only, longer than eight bytes",
+            "🎬🎬🎬🎬🎬 é",
+        ] {
+            let expected = sample.encode_utf16().count() as u32;
+            assert_eq!(utf16_len(sample.as_bytes()), expected, "{sample:?}");
+        }
         assert_eq!(map.utf16_range(at("и")), None);
     }
 }

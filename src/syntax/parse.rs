@@ -16,8 +16,22 @@ use super::{Heading, Link, ParsedNote, TextRange};
 /// Parses a note. Never fails and never panics; every range lies inside `text` on `char`
 /// boundaries.
 pub fn parse_note(text: &str) -> ParsedNote {
+    parse(text, false)
+}
+
+/// [`parse_note`] followed by [`ParsedNote::slim`], without ever making what `slim` drops
+/// (timestamps, problems, display texts): the index of closed notes parses every note of the
+/// vault this way.
+pub fn parse_note_slim(text: &str) -> ParsedNote {
+    let mut note = parse(text, true);
+    note.slim();
+    note
+}
+
+fn parse(text: &str, slim: bool) -> ParsedNote {
     let text = clamp_to_u32(text);
     let mut parser = Parser::new(text);
+    parser.slim = slim;
     let start = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
     } else {
@@ -92,6 +106,8 @@ struct Parser<'a> {
     next_same: Vec<u32>,
     /// Last run seen per length, for runs too long for the small table.
     long_runs: HashMap<u32, u32>,
+    /// Parsing for the index: what [`ParsedNote::slim`] drops is not made at all.
+    slim: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -103,6 +119,7 @@ impl<'a> Parser<'a> {
             runs: Vec::new(),
             next_same: Vec::new(),
             long_runs: HashMap::new(),
+            slim: false,
         }
     }
 
@@ -370,7 +387,7 @@ fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String 
             .peek()
             .filter(|l| l.range.start as usize == i && l.range.end as usize <= b)
         {
-            out.push_str(link_text(l));
+            out.push_str(link_text(text, l));
             i = l.range.end as usize;
             links.next();
             continue;
@@ -399,8 +416,10 @@ fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String 
     out.trim().to_string()
 }
 
-fn link_text(l: &Link) -> &str {
-    match (&l.display, &l.heading) {
+/// Read from the text, not from `display`: the slim parse of the index makes no display texts.
+fn link_text<'t>(text: &'t str, l: &'t Link) -> &'t str {
+    let display = l.display_range.map(|r| &text[r.as_usize()]);
+    match (display, &l.heading) {
         (Some(d), _) if !d.is_empty() => d,
         _ if !l.target.is_empty() => &l.target,
         (_, Some(h)) => h,

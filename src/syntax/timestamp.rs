@@ -30,8 +30,9 @@ impl Clock {
         let mut parts = [0u32; 3];
         let mut digits = [0u8; 3];
         let mut n = 0usize;
-        for part in s.split(':') {
-            if n == 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+        // Split by bytes: a `str` split sets up a searcher, and notes hold millions of these.
+        for part in s.as_bytes().split(|&b| b == b':') {
+            if n == 3 || part.is_empty() || !part.iter().all(|b| b.is_ascii_digit()) {
                 return None;
             }
             // Minutes and seconds are the last two parts; only the first of three may be long.
@@ -40,8 +41,8 @@ impl Clock {
                 return None;
             }
             parts[n] = part
-                .bytes()
-                .fold(0, |acc, b| acc * 10 + u32::from(b - b'0'));
+                .iter()
+                .fold(0, |acc, &b| acc * 10 + u32::from(b - b'0'));
             digits[n] = part.len() as u8;
             n += 1;
         }
@@ -227,6 +228,39 @@ pub(super) fn scan_anchor(text: &str, start: usize, end: usize, memo: &mut LineM
         problem,
         resume: close + 4,
     }
+}
+
+/// Where scanning goes on after the `<` at `start`, exactly as [`scan_anchor`] decides it, but
+/// without reading the anchor: the index of a closed note keeps no timestamps.
+pub(super) fn anchor_resume(text: &str, start: usize, end: usize, memo: &mut LineMemo) -> usize {
+    let bytes = text.as_bytes();
+    if start + 2 >= end
+        || (bytes[start + 1] | 0x20) != b'a'
+        || !matches!(bytes[start + 2], b' ' | b'\t')
+        || memo.dead
+    {
+        return start + 1;
+    }
+    let Some(gt) = memo.next_gt(bytes, start + 2, end) else {
+        memo.dead = true;
+        if !text[start..end].contains("yt-timestamp") {
+            return start + 1;
+        }
+        memo.in_broken_anchor = true;
+        return start + 2;
+    };
+    let tag = &text[start..gt];
+    if !tag.contains("yt-timestamp") && !tag.contains("data-t") {
+        return gt + 1;
+    }
+    let Some(close) = memo.next_close(bytes, gt + 1, end) else {
+        memo.dead = true;
+        if tag.contains("yt-timestamp") {
+            memo.in_broken_anchor = true;
+        }
+        return gt + 1;
+    };
+    close + 4
 }
 
 /// An anchor with no `</a>` on its line: it runs to the end of the line.

@@ -252,10 +252,10 @@ pub fn scan_folders(
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             match result {
                 Ok(text) => {
-                    let mut parsed = syntax::parse_note(&text);
-                    if detail == Detail::Index {
-                        parsed.slim();
-                    }
+                    let parsed = match detail {
+                        Detail::Full => syntax::parse_note(&text),
+                        Detail::Index => syntax::parse_note_slim(&text),
+                    };
                     Some(ScannedNote { parsed, path })
                 }
                 Err(message) => {

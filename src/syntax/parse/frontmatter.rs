@@ -102,7 +102,7 @@ fn bad(range: TextRange, message: String) -> Problem {
 
 /// The end of the line at `pos` (before `\r\n` or `\n`) and the start of the next line.
 pub(super) fn line_at(text: &str, pos: usize) -> (usize, usize) {
-    let (mut end, next) = match text[pos..].find('\n') {
+    let (mut end, next) = match memchr::memchr(b'\n', &text.as_bytes()[pos..]) {
         Some(k) => (pos + k, pos + k + 1),
         None => (text.len(), text.len()),
     };

@@ -49,6 +49,7 @@ impl Parser<'_> {
                     self.code_span(i, &mut run)
                 }
                 b'[' => self.bracket(i, end, &memo),
+                b'<' if self.slim => timestamp::anchor_resume(self.text, i, end, &mut memo),
                 b'<' => match timestamp::scan_anchor(self.text, i, end, &mut memo) {
                     AnchorScan::NotAnchor => i + 1,
                     AnchorScan::Skip { resume } => resume,
@@ -133,6 +134,7 @@ impl Parser<'_> {
             return self.link(s, embed, end);
         }
         if !memo.in_broken_anchor
+            && !self.slim
             && let Some((ts, problem)) = timestamp::scan_plain(self.text, i, end)
         {
             let next = ts.range.end as usize;
@@ -186,10 +188,15 @@ impl Parser<'_> {
         let display = pipe.map(|p| trim(self.text, p + 1, content_end));
         let piece = |(a, b): (usize, usize)| (self.text[a..b].to_string(), TextRange::new(a, b));
         let (heading, heading_range) = heading.map(piece).unzip();
-        let (display, display_range) = display.map(piece).unzip();
+        let (display, display_range) = match display {
+            Some((a, b)) if self.slim => (None, Some(TextRange::new(a, b))),
+            display => display.map(piece).unzip(),
+        };
         let empty = ta == tb && heading.as_deref().is_none_or(str::is_empty);
 
-        if !closed {
+        if self.slim {
+            // The index keeps no problems.
+        } else if !closed {
             self.note.problems.push(Problem {
                 kind: ProblemKind::UnclosedLink,
                 range: TextRange::new(s, s + 2),

@@ -1083,3 +1083,69 @@ fn code_ranges_cover_fences_indented_lines_and_spans() {
     slim.slim();
     assert!(slim.code.is_empty());
 }
+
+/// The index parses closed notes without making what it drops; the result must be what the
+/// full parse gives once slimmed, whatever the note holds.
+#[test]
+fn the_slim_parse_is_the_full_parse_slimmed() {
+    let pieces = [
+        "[[topic]]",
+        "[[a | b]]",
+        "![[embed#h]]",
+        "[[x#Heading | shown]]",
+        "[[",
+        "]]",
+        "[[]]",
+        "<a class=\"yt-timestamp\" data-t=\"00:01:02\">[00:01:02]</a>",
+        "<a class=\"yt-timestamp\" data-t=\"00:01:02\">[00:01:03]</a>",
+        "<a class=\"yt-timestamp\" data-t=\"00:01",
+        "<a href=\"x\">",
+        "</a>",
+        "<a href=\"[[in_tag]]\">",
+        "<a class=\"yt-timestamp\" data-t=\"[[t]]\">",
+        "<a data-t=\"1\">[[u]]",
+        "<a ",
+        "<b>",
+        "[00:01:15]",
+        "[99:99]",
+        "[0[[y]]",
+        "`code [[no]]`",
+        "``",
+        "\\[[esc]]",
+        "\\\\[[yes]]",
+        "\n",
+        "\n\n",
+        "\n```\n",
+        "\n    indented [[z]]\n",
+        "\n# Title\n",
+        "\n## Sec [[h]]\n",
+        "\n- item [[i]]\n",
+        "\n## [[h | Shown]] head\n",
+        "\n# [[t|T]]\n",
+        "Жé 🎬 ",
+        "plain words ",
+        "|",
+        "#",
+        "\r\n",
+        "\\`",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    for round in 0..3000 {
+        let mut text = String::new();
+        if round % 3 == 0 {
+            text.push_str("---\ntitle: T [[x]]\nvideoId: abc\n---\n");
+        }
+        for _ in 0..next(40) {
+            text.push_str(pieces[next(pieces.len())]);
+        }
+        let mut full = parse_note(&text);
+        full.slim();
+        assert_eq!(crate::syntax::parse_note_slim(&text), full, "{text:?}");
+    }
+}
