@@ -78,6 +78,8 @@ pub fn start(
                 }
             }
         };
+        // Only tests hold the index back (see `wikilsp/debugHoldIndexing`).
+        let _ = state.index_hold.subscribe().wait_for(|held| !held).await;
         let (vault, errors) = match result {
             Ok(r) => r,
             Err(e) => {

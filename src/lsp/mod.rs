@@ -57,7 +57,10 @@ where
     let mut builder = LspService::build(WikiLsp::new);
     if cfg!(debug_assertions) {
         // Lets the tests check that a panic inside a request leaves the server serving.
-        builder = builder.custom_method("wikilsp/debugPanic", WikiLsp::debug_panic);
+        builder = builder
+            .custom_method("wikilsp/debugPanic", WikiLsp::debug_panic)
+            .custom_method("wikilsp/debugStats", WikiLsp::debug_stats)
+            .custom_method("wikilsp/debugHoldIndexing", WikiLsp::debug_hold_indexing);
     }
     let (service, socket) = builder.finish();
     Server::new(input, output, socket).serve(service).await;
@@ -946,6 +949,27 @@ impl WikiLsp {
             panic!("a deliberate panic (wikilsp/debugPanic)")
         })
         .await
+    }
+
+    /// How many notes the process parsed and what the index holds (tests of incremental
+    /// updates and of memory).
+    async fn debug_stats(&self, _: serde_json::Value) -> Result<serde_json::Value> {
+        self.read("debug stats", |snap| {
+            json!({
+                "parses": crate::syntax::parse_count(),
+                "indexed": snap.indexed,
+                "vault": snap.vault.memory_report(),
+            })
+        })
+        .await
+    }
+
+    /// `{"hold": true}` keeps a finished index from being installed until `{"hold": false}`;
+    /// sent between `initialize` and `initialized`, it lets tests ask while indexing.
+    async fn debug_hold_indexing(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        let hold = params["hold"].as_bool().unwrap_or(false);
+        self.state.index_hold.send_replace(hold);
+        Ok(json!(hold))
     }
 
     fn start_own_watcher(&self) {

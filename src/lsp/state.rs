@@ -239,6 +239,9 @@ pub struct State {
     revision: std::sync::atomic::AtomicU64,
     indexed: std::sync::atomic::AtomicBool,
     config: Mutex<Arc<Config>>,
+    /// Holds a finished index back from being installed while set (tests use it to ask things
+    /// while indexing is still under way).
+    pub index_hold: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for State {
@@ -253,6 +256,7 @@ impl Default for State {
             revision: Default::default(),
             indexed: Default::default(),
             config: Mutex::default(),
+            index_hold: tokio::sync::watch::Sender::new(false),
         }
     }
 }

@@ -10,7 +10,7 @@ mod slug;
 mod timestamp;
 
 pub use lines::LineMap;
-pub use parse::{parse_note, parse_note_slim};
+pub use parse::{parse_count, parse_note, parse_note_slim};
 pub use slug::{loose_key, loose_key_into, slug};
 
 /// A half-open byte range `start..end` into a note's text.

@@ -215,6 +215,17 @@ impl SearchTable {
     }
 }
 
+/// See [`Vault::memory_report`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryReport {
+    pub notes: usize,
+    pub open_notes: usize,
+    /// Bytes of note text the index holds (open notes' text; closed notes keep none).
+    pub text_bytes: usize,
+    pub links: usize,
+}
+
 /// The index of all notes of a workspace.
 #[derive(Debug, Clone, Default)]
 pub struct Vault {
@@ -528,6 +539,20 @@ impl Vault {
             }
         }
         out
+    }
+
+    /// What the index holds, by its own accounting: the text it keeps is the open notes' only.
+    pub fn memory_report(&self) -> MemoryReport {
+        let mut report = MemoryReport::default();
+        for (_, note) in self.notes() {
+            report.notes += 1;
+            if let Some(text) = &note.open_text {
+                report.open_notes += 1;
+                report.text_bytes += text.len();
+            }
+            report.links += note.parsed.links.len();
+        }
+        report
     }
 
     /// The text of a note: the editor's while it is open, else read from disk.
