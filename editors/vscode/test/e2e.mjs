@@ -631,10 +631,31 @@ async function run(context) {
     await page.keyboard.press('Escape');
   });
 
+  /** What has the keyboard, and any dialog: for failure messages. */
+  const focusState = () =>
+    page
+      .evaluate(() => {
+        const a = document.activeElement;
+        const dialogs = [...document.querySelectorAll('.monaco-dialog-box, .modal-editor-part')]
+          .filter((e) => e.checkVisibility())
+          .map((e) => (e.innerText ?? '').replace(/\s+/g, ' ').slice(0, 120));
+        return `focus: ${a?.tagName}.${a?.className} ${a?.getAttribute('aria-label') ?? ''}; open: ${JSON.stringify(dialogs)}`;
+      })
+      .catch((e) => String(e));
   /** Runs a command from the palette once it is the selected entry. */
   const runCommand = async (label) => {
-    await page.keyboard.press('Control+Shift+P');
-    await page.waitForSelector('.quick-input-widget input', { state: 'visible' });
+    const input = '.quick-input-widget input';
+    let open = false;
+    for (let attempt = 0; attempt < 3 && !open; attempt++) {
+      // Escape first: it also ends a key chord that might still be waiting for its second key.
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+Shift+P');
+      open = await page
+        .waitForSelector(input, { state: 'visible', timeout: 4000 })
+        .then(() => true)
+        .catch(() => false);
+    }
+    if (!open) throw new Error(`the command palette does not open (${await focusState()})`);
     await page.keyboard.type(label, { delay: 10 });
     const ready = await until(
       () =>
@@ -676,9 +697,14 @@ async function run(context) {
       }
     }, 10000);
     await shot('15-settings-json');
-    // The settings JSON opens in a modal editor: Escape closes it.
-    await page.keyboard.press('Escape');
-    if (!saved) throw new Error(`settings.json was not saved as ${want}`);
+    // The settings JSON opens in a modal editor (workbench.editor.useModal): Escape closes it.
+    const modal = () => page.$eval('.modal-editor-part', (e) => e.checkVisibility()).catch(() => false);
+    for (let attempt = 0; attempt < 3 && (await modal()); attempt++) {
+      await page.keyboard.press('Escape');
+      await until(async () => !(await modal()), 2000);
+    }
+    if (!saved) throw new Error(`settings.json was not saved as ${want} (${await focusState()})`);
+    if (await modal()) throw new Error(`the settings editor does not close (${await focusState()})`);
   };
 
   // -- 15. Configuration: settings change the diagnostics at once, without a restart ---------
