@@ -125,6 +125,20 @@ async function start(): Promise<void> {
         }
         return result;
       },
+      // The server's "N backlinks" lens runs VS Code's `editor.action.showReferences`, but its
+      // arguments arrive as JSON (a URI string, an LSP position and LSP locations), which the
+      // command rejects ("argument does not match one of these constraints"): a click did
+      // nothing. Hand it a Uri, a Position and Locations instead.
+      provideCodeLenses: async (document, token, next) => {
+        const lenses = await next(document, token);
+        const c = client;
+        if (c) {
+          for (const lens of lenses ?? []) {
+            showReferencesArguments(lens, c);
+          }
+        }
+        return lenses;
+      },
     },
     // The server registers its own file watchers (workspace/didChangeWatchedFiles) at start.
   };
@@ -297,6 +311,26 @@ async function showBacklinks(): Promise<void> {
     position,
     locations,
   );
+}
+
+/** Turns the JSON arguments of a lens's `editor.action.showReferences` into the Uri, Position
+ * and Locations the command takes. Other lenses are left alone. */
+function showReferencesArguments(lens: vscode.CodeLens, c: LanguageClient): void {
+  const command = lens.command;
+  const args = command?.arguments;
+  if (command?.command !== 'editor.action.showReferences' || args?.length !== 3) {
+    return;
+  }
+  const [uri, position, locations] = args;
+  if (typeof uri !== 'string' || !Array.isArray(locations)) {
+    return;
+  }
+  const p2c = c.protocol2CodeConverter;
+  command.arguments = [
+    p2c.asUri(uri),
+    p2c.asPosition(position),
+    locations.map((l) => p2c.asLocation(l)),
+  ];
 }
 
 /** The server's configuration keys from the settings; null where unset. */

