@@ -26,13 +26,11 @@ pub fn parse_note(text: &str) -> ParsedNote {
     let top = frontmatter::read(text, start);
     parser.note.frontmatter = top.frontmatter;
     parser.note.problems.extend(top.problem);
-    let line = text.as_bytes()[..top.body_start]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count();
+    let lines = LineMap::new(text);
+    let line = lines.line_of(top.body_start as u32).0 as usize;
     parser.body(top.body_start, line);
     let mut note = parser.finish();
-    note.lines = LineMap::new(text);
+    note.lines = lines;
     note
 }
 
