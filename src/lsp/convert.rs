@@ -233,4 +233,165 @@ mod tests {
             }
         }
     }
+
+    // ---- properties over generated text -------------------------------------------------
+
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+
+    /// Pieces that stress the conversions: one to four UTF-8 bytes, one or two UTF-16 units
+    /// (🎬 is a surrogate pair), a combining mark, and every kind of line break.
+    const PIECES: &[&str] = &[
+        "a",
+        "Z",
+        " ",
+        "[[x]]",
+        "é",
+        "e\u{301}",
+        "Ж",
+        "Привет",
+        "中",
+        "文字",
+        "🎬",
+        "😀😀",
+        "\n",
+        "\r\n",
+        "\r",
+        "\r\r\n",
+        "\n\r",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        (
+            any::<bool>(),
+            proptest::collection::vec(proptest::sample::select(PIECES), 0..40),
+        )
+            .prop_map(|(bom, pieces)| {
+                let mut s = String::from(if bom { "\u{feff}" } else { "" });
+                s.extend(pieces);
+                s
+            })
+    }
+
+    fn config() -> Config {
+        Config {
+            cases: 256,
+            rng_seed: RngSeed::Fixed(0x5eed),
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    /// Each line's byte range without its break, found the plain way.
+    fn plain_lines(text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let (mut lines, mut start, mut i) = (Vec::new(), 0, 0);
+        while i < b.len() {
+            if b[i] == b'\n' || b[i] == b'\r' {
+                lines.push((start, i));
+                i += if b[i] == b'\r' && b.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                start = i;
+            } else {
+                i += 1;
+            }
+        }
+        lines.push((start, b.len()));
+        lines
+    }
+
+    fn units(s: &str, enc: Encoding) -> u32 {
+        s.chars().map(|c| enc.width(c)).sum()
+    }
+
+    fn boundaries(text: &str) -> impl Iterator<Item = usize> + '_ {
+        text.char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// offset → position → offset is the identity on every char boundary (an offset
+        /// between `\r` and `\n` is the end of its line), and the position is the line and
+        /// the code units before the offset on it.
+        #[test]
+        fn offsets_round_trip_through_positions(text in text()) {
+            let idx = LineIndex::new(&text);
+            let lines = plain_lines(&text);
+            prop_assert_eq!(idx.line_count(), lines.len());
+            for enc in [Encoding::Utf8, Encoding::Utf16] {
+                let mut last = pos(0, 0);
+                for i in boundaries(&text) {
+                    let p = idx.position(&text, i as u32, enc);
+                    let line = lines.iter().rposition(|&(s, _)| s <= i).unwrap();
+                    let (start, end) = lines[line];
+                    let expected = pos(line as u32, units(&text[start..i.min(end)], enc));
+                    prop_assert_eq!(p, expected, "offset {} in {:?} ({:?})", i, text, enc);
+                    prop_assert!((p.line, p.character) >= (last.line, last.character));
+                    last = p;
+                    let back = idx.offset(&text, p, enc) as usize;
+                    prop_assert_eq!(back, i.min(end), "offset {} via {:?} ({:?})", i, p, enc);
+                }
+                // An offset inside a character is placed at that character's start.
+                for i in 0..text.len() {
+                    if !text.is_char_boundary(i) {
+                        let before = (0..i).rev().find(|&k| text.is_char_boundary(k)).unwrap();
+                        prop_assert_eq!(
+                            idx.position(&text, i as u32, enc),
+                            idx.position(&text, before as u32, enc)
+                        );
+                    }
+                }
+                let past = idx.position(&text, text.len() as u32 + 7, enc);
+                prop_assert_eq!(past, idx.position(&text, text.len() as u32, enc));
+            }
+        }
+
+        /// position → offset lands on a char boundary for every position, in range or not:
+        /// a line past the last is the end of the text, a column past the end of its line is
+        /// the line's end (before its break), and a column inside a character (the second half
+        /// of a surrogate pair, the middle of a UTF-8 sequence) is that character's start. The
+        /// rope used for incremental edits places every position the same way.
+        #[test]
+        fn positions_clamp_onto_char_boundaries(text in text()) {
+            let idx = LineIndex::new(&text);
+            let rope = ropey::Rope::from_str(&text);
+            let lines = plain_lines(&text);
+            prop_assert_eq!(rope.len_lines(), lines.len());
+            for enc in [Encoding::Utf8, Encoding::Utf16] {
+                for line in 0..lines.len() as u32 + 2 {
+                    let width = lines
+                        .get(line as usize)
+                        .map_or(0, |&(s, e)| units(&text[s..e], enc));
+                    for character in (0..width + 3).chain([u32::MAX]) {
+                        let p = pos(line, character);
+                        let off = idx.offset(&text, p, enc) as usize;
+                        prop_assert!(text.is_char_boundary(off));
+                        let rope_off = rope.char_to_byte(rope_char(&rope, p, enc));
+                        prop_assert_eq!(off, rope_off, "{:?} ({:?}) in {:?}", p, enc, text);
+                        let Some(&(start, end)) = lines.get(line as usize) else {
+                            prop_assert_eq!(off, text.len());
+                            continue;
+                        };
+                        prop_assert!(start <= off && off <= end);
+                        // The last character that starts at or before the column.
+                        let before = units(&text[start..off], enc);
+                        prop_assert!(before <= character);
+                        if off < end {
+                            let next = text[off..].chars().next().unwrap();
+                            prop_assert!(character < before + enc.width(next));
+                        }
+                        // And back: the same position when it was on a character's start.
+                        let back = idx.position(&text, off as u32, enc);
+                        prop_assert_eq!(back, pos(line, before));
+                    }
+                }
+            }
+        }
+    }
 }

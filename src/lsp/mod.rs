@@ -6,6 +6,8 @@ mod diagnostics;
 mod indexing;
 mod state;
 
+pub use state::apply_change;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 

@@ -390,16 +390,8 @@ impl State {
                 "document version went backwards; applying the change anyway"
             );
         }
-        for change in changes {
-            match change.range {
-                None => doc.rope = Rope::from_str(&change.text),
-                Some(range) => {
-                    let start = rope_char(&doc.rope, range.start, enc);
-                    let end = rope_char(&doc.rope, range.end, enc).max(start);
-                    doc.rope.remove(start..end);
-                    doc.rope.insert(start, &change.text);
-                }
-            }
+        for change in &changes {
+            apply_change(&mut doc.rope, change, enc);
         }
         let text: Arc<str> = Arc::from(doc.rope.to_string());
         doc.view.version = version;
@@ -489,6 +481,23 @@ impl State {
             self.publish(&w);
         }
         out
+    }
+}
+
+/// Applies one `textDocument/didChange` content change to a document's text, as the server
+/// does: without a range the text is replaced whole; with one, the range's ends are placed as
+/// [`rope_char`] places them (clamped: a line past the end is the end of the text, a column past
+/// the end of its line is the line's end, half a character is its start), an end before the
+/// start counts as the start, and the range's text gives way to the change's.
+pub fn apply_change(rope: &mut Rope, change: &TextDocumentContentChangeEvent, enc: Encoding) {
+    match change.range {
+        None => *rope = Rope::from_str(&change.text),
+        Some(range) => {
+            let start = rope_char(rope, range.start, enc);
+            let end = rope_char(rope, range.end, enc).max(start);
+            rope.remove(start..end);
+            rope.insert(start, &change.text);
+        }
     }
 }
 

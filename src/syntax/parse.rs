@@ -50,13 +50,11 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
     let top = frontmatter::read(text, start);
     parser.note.frontmatter = top.frontmatter;
     parser.note.problems.extend(top.problem);
-    let line = text.as_bytes()[..top.body_start]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count();
+    let lines = LineMap::new(text);
+    let line = lines.line_of(top.body_start as u32).0 as usize;
     parser.body(top.body_start, line);
     let mut note = parser.finish();
-    note.lines = LineMap::new(text);
+    note.lines = lines;
     // Where a closed note's ranges may be asked for without its text: links (references, code
     // lens), headings (symbols), the title (declaration).
     let mut ends = Vec::new();

@@ -154,11 +154,13 @@ impl KeyLinks {
         self.sources.iter().map(|s| s.1).sum()
     }
 
-    /// The spelling most links use (first written wins a tie).
+    /// The spelling most links use; of spellings used equally often, the least in `str` order
+    /// (not the first met: the order of `spellings` depends on which notes were edited last,
+    /// and the index after edits must answer as a fresh scan would).
     pub fn main_spelling(&self) -> &str {
         let mut best: Option<&(Box<str>, u32)> = None;
         for s in &self.spellings {
-            if best.is_none_or(|b| s.1 > b.1) {
+            if best.is_none_or(|b| s.1 > b.1 || (s.1 == b.1 && s.0 < b.0)) {
                 best = Some(s);
             }
         }

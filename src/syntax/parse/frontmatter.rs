@@ -100,16 +100,18 @@ fn bad(range: TextRange, message: String) -> Problem {
     }
 }
 
-/// The end of the line at `pos` (before `\r\n` or `\n`) and the start of the next line.
+/// The end of the line at `pos` (before its `\n`, `\r\n` or lone `\r`, the line breaks of
+/// CommonMark, YAML and LSP alike) and the start of the next line.
 pub(super) fn line_at(text: &str, pos: usize) -> (usize, usize) {
-    let (mut end, next) = match memchr::memchr(b'\n', &text.as_bytes()[pos..]) {
-        Some(k) => (pos + k, pos + k + 1),
+    let bytes = text.as_bytes();
+    match memchr::memchr2(b'\n', b'\r', &bytes[pos..]) {
+        Some(k) => {
+            let end = pos + k;
+            let crlf = bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n');
+            (end, end + 1 + crlf as usize)
+        }
         None => (text.len(), text.len()),
-    };
-    if end > pos && text.as_bytes()[end - 1] == b'\r' {
-        end -= 1;
     }
-    (end, next)
 }
 
 /// The range of the 1-based `line` of the YAML in `start..end`.

@@ -495,6 +495,30 @@ fn heading_ranges_exclude_crlf() {
     assert_eq!(p.headings[0].text, "Windows heading");
 }
 
+/// Found by the `parse_note` fuzz target: a lone `\r` ends a line for LSP (and CommonMark), but
+/// the parser read on past it, so the heading after `\r\r` was no heading, line numbers
+/// counted only `\n`, and an unclosed link ran on into the next line.
+#[test]
+fn a_lone_cr_ends_a_line() {
+    let text = "intro\r\r# Title [[a\rnext [[b]]\r## Sub\r\n";
+    let p = parse_note(text);
+    let heads: Vec<_> = p
+        .headings
+        .iter()
+        .map(|h| (h.text.as_str(), h.line))
+        .collect();
+    assert_eq!(heads, [("Title [[a", 2), ("Sub", 4)]);
+    assert_eq!(at(text, p.headings[0].range), "# Title [[a");
+    assert_eq!(at(text, p.links[0].range), "[[a");
+    assert!(!p.links[0].closed);
+    assert_eq!(p.links[1].target, "b");
+    assert_ranges_valid(text, &p);
+    // Frontmatter closed by lone `\r` lines too.
+    let p = parse_note("---\rtitle: Old Mac\r---\r# Body\r");
+    assert_eq!(p.title(), Some("Old Mac"));
+    assert_eq!(p.headings[0].line, 3);
+}
+
 // ---- frontmatter ---------------------------------------------------------------------------
 
 #[test]

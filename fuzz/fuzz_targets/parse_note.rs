@@ -1,0 +1,147 @@
+//! The note parser on arbitrary bytes: read as UTF-8 when they are, and always as lossy UTF-8.
+//! It must not panic, and every range it hands out must lie inside the text, on `char`
+//! boundaries, with its start at or before its end. The ranges must also place the same in
+//! line and column whether the note is open (the line index over its text) or closed (the
+//! line map kept in the index without the text).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use wikilsp::lsp::convert::{Encoding, LineIndex};
+use wikilsp::syntax::{ParsedNote, TextRange, TimestampKind, parse_note};
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        check(text);
+    }
+    let lossy = String::from_utf8_lossy(data);
+    if lossy.len() != data.len() || std::str::from_utf8(data).is_err() {
+        check(&lossy);
+    }
+});
+
+fn check(text: &str) {
+    let note = parse_note(text);
+    let lines = LineIndex::new(text);
+    let mut ranges: Vec<(&str, TextRange)> = Vec::new();
+    collect(&note, &mut ranges);
+    for &(what, r) in &ranges {
+        let (s, e) = (r.start as usize, r.end as usize);
+        assert!(s <= e, "{what} {r:?}: start after end");
+        assert!(
+            e <= text.len(),
+            "{what} {r:?}: past the end ({})",
+            text.len()
+        );
+        assert!(
+            text.is_char_boundary(s) && text.is_char_boundary(e),
+            "{what} {r:?}: splits a char"
+        );
+        // Closed notes are placed from the line map alone; open ones from their text.
+        let open8 = lines.range(text, r, Encoding::Utf8);
+        let closed8 = note.lines.byte_range(r);
+        assert_eq!(
+            (
+                (open8.start.line, open8.start.character),
+                (open8.end.line, open8.end.character)
+            ),
+            closed8,
+            "{what} {r:?}: line map and line index disagree (UTF-8)"
+        );
+        if let Some(closed16) = note.lines.ascii_range(r) {
+            let open16 = lines.range(text, r, Encoding::Utf16);
+            assert_eq!(
+                (
+                    (open16.start.line, open16.start.character),
+                    (open16.end.line, open16.end.character)
+                ),
+                closed16,
+                "{what} {r:?}: line map and line index disagree (UTF-16)"
+            );
+        }
+    }
+    // The texts the parser copies out are the texts at their ranges.
+    for l in &note.links {
+        assert_eq!(&text[l.target_range.as_usize()], l.target);
+        if let (Some(h), Some(r)) = (&l.heading, l.heading_range) {
+            assert_eq!(&text[r.as_usize()], h);
+        }
+        if let (Some(d), Some(r)) = (&l.display, l.display_range) {
+            assert_eq!(&text[r.as_usize()], d);
+        }
+        assert!(l.range.start <= l.target_range.start && l.target_range.end <= l.range.end);
+    }
+    if let Some(f) = &note.frontmatter
+        && let (Some(t), Some(r)) = (&f.title, f.title_range)
+    {
+        assert_eq!(&text[r.as_usize()], t);
+    }
+    for h in &note.headings {
+        assert!(
+            h.range.end <= h.section_end,
+            "{h:?}: section ends before the heading"
+        );
+        let line = lines.position(text, h.range.start, Encoding::Utf8).line;
+        assert_eq!(h.line, line, "{h:?}: line number");
+    }
+    for t in &note.timestamps {
+        if let TimestampKind::Anchor {
+            text: shown,
+            text_range,
+            ..
+        } = &t.kind
+        {
+            assert_eq!(&text[text_range.as_usize()], shown);
+        }
+    }
+    assert!(
+        note.problems
+            .windows(2)
+            .all(|w| w[0].range.start <= w[1].range.start)
+    );
+    assert!(note.code.windows(2).all(|w| w[0].start <= w[1].start));
+    // Parsing is a function of the text.
+    assert_eq!(parse_note(text), note);
+}
+
+fn collect<'a>(note: &'a ParsedNote, out: &mut Vec<(&'static str, TextRange)>) {
+    if let Some(f) = &note.frontmatter {
+        out.push(("frontmatter", f.range));
+        out.extend(f.title_range.map(|r| ("title", r)));
+    }
+    for h in &note.headings {
+        out.push(("heading", h.range));
+        out.push(("heading text", h.text_range));
+        out.push((
+            "section",
+            TextRange {
+                start: h.range.start,
+                end: h.section_end,
+            },
+        ));
+    }
+    for l in &note.links {
+        out.push(("link", l.range));
+        out.push(("link target", l.target_range));
+        out.extend(l.heading_range.map(|r| ("link heading", r)));
+        out.extend(l.display_range.map(|r| ("link display", r)));
+    }
+    for t in &note.timestamps {
+        out.push(("timestamp", t.range));
+        if let TimestampKind::Anchor {
+            data_t_range,
+            text_range,
+            ..
+        } = &t.kind
+        {
+            out.push(("anchor text", *text_range));
+            out.extend(data_t_range.map(|r| ("data-t", r)));
+        }
+    }
+    for p in &note.problems {
+        out.push(("problem", p.range));
+    }
+    for &c in &note.code {
+        out.push(("code", c));
+    }
+}
