@@ -157,6 +157,54 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// For the tests (`wikilsp/debugState`): what the server holds.
+    pub fn debug_state(&self, uri: Option<&Uri>) -> serde_json::Value {
+        use serde_json::json;
+        let kept_text_bytes: usize = self
+            .vault
+            .notes()
+            .filter_map(|(_, n)| n.open_text.as_ref().map(|t| t.len()))
+            .sum();
+        let mut open: Vec<serde_json::Value> = self
+            .docs
+            .iter()
+            .map(|(u, d)| json!({ "uri": u.as_str(), "version": d.version }))
+            .collect();
+        open.sort_by_key(|v| v["uri"].as_str().map(str::to_owned));
+        let document = uri
+            .and_then(|u| self.docs.get(u))
+            .map(|d| json!({ "version": d.version, "text": &*d.text }));
+        let note = uri
+            .and_then(uri_to_path)
+            .and_then(|p| self.vault.note_by_path(&p))
+            .and_then(|id| self.vault.note(id))
+            .map(|n| {
+                json!({
+                    "keptTextBytes": n.open_text.as_ref().map_or(0, |t| t.len()),
+                    "links": n.parsed.links.len(),
+                    "headings": n.parsed.headings.len(),
+                })
+            });
+        json!({
+            "notes": self.vault.len(),
+            "indexed": self.indexed,
+            "openDocuments": open,
+            "keptTextBytes": kept_text_bytes,
+            "rssBytes": rss_bytes(),
+            "document": document,
+            "note": note,
+        })
+    }
+}
+
+/// The resident memory of this process, where the system tells it (Linux).
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
 pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
     if uri.scheme().as_str() != "file" {
         return None;
@@ -171,6 +219,37 @@ pub fn path_to_uri(path: &Path) -> Option<Uri> {
 struct Writer {
     vault: Vault,
     docs: HashMap<Uri, Document>,
+    /// Files the editor was told to move (by a rename, or asked about in `willRenameFiles`),
+    /// newest last: an open document at an old path follows its file when the editor speaks of
+    /// the new one without closing the old (Neovim before 0.11 renames a buffer that way).
+    moves: Vec<(PathBuf, PathBuf)>,
+}
+
+/// How many expected moves are remembered.
+const MOVES_KEPT: usize = 64;
+
+/// What became of a `didChange`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Changed {
+    /// Applied to the open document.
+    Applied,
+    /// The document was not open, but its file was: opened from the disk's text, then changed.
+    OpenedFromDisk,
+    /// The document was not open, but an open one at `from` had been moved here: it follows
+    /// its file (text and version), then the change applies to it.
+    Moved { from: Uri },
+    /// Not open and no such note: nothing changed.
+    Ignored,
+}
+
+/// A `didChange` applied, and what was odd about it.
+#[derive(Debug)]
+pub struct ChangeReport {
+    pub changed: Changed,
+    /// The version went down (or stayed): `(old, new)`.
+    pub version_backwards: Option<(i32, i32)>,
+    /// How many ranges ended before they started (applied to the text between the two).
+    pub reversed_ranges: usize,
 }
 
 /// The writer and its published snapshot.
@@ -189,6 +268,7 @@ impl Default for State {
             writer: Mutex::new(Writer {
                 vault: Vault::default(),
                 docs: HashMap::new(),
+                moves: Vec::new(),
             }),
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             encoding: Mutex::new(Encoding::default()),
@@ -286,6 +366,13 @@ impl State {
             return false;
         };
         let mut w = self.writer.lock().unwrap();
+        for ghost in Self::close_ghosts_of(&mut w, &uri) {
+            tracing::info!(
+                old = ghost.as_str(),
+                new = uri.as_str(),
+                "an open document moved; its old URI is closed"
+            );
+        }
         let rope = Rope::from_str(&text);
         let text: Arc<str> = Arc::from(text);
         w.vault
@@ -307,33 +394,46 @@ impl State {
         true
     }
 
-    /// Applies the editor's changes to an open document. Returns false (and changes nothing)
-    /// for a document that is not open.
+    /// Applies the editor's changes to a document. A document that is not open is opened
+    /// first: moved from its old URI when the editor was told to move its file here and has
+    /// the old one open, else read from disk; with no such file the change is ignored.
     pub fn change(
         &self,
         uri: &Uri,
         version: i32,
         changes: Vec<TextDocumentContentChangeEvent>,
-    ) -> bool {
+    ) -> ChangeReport {
         let enc = *self.encoding.lock().unwrap();
         let mut w = self.writer.lock().unwrap();
-        let Some(doc) = w.docs.get_mut(uri) else {
-            return false;
+        let mut report = ChangeReport {
+            changed: Changed::Applied,
+            version_backwards: None,
+            reversed_ranges: 0,
         };
-        if version <= doc.view.version {
-            tracing::warn!(
-                uri = uri.as_str(),
-                old = doc.view.version,
-                new = version,
-                "document version went backwards; applying the change anyway"
-            );
+        if !w.docs.contains_key(uri) {
+            report.changed = match adopt(&mut w, uri, version) {
+                Some(how) => how,
+                None => {
+                    report.changed = Changed::Ignored;
+                    return report;
+                }
+            };
+        }
+        let Writer { vault, docs, .. } = &mut *w;
+        let doc = docs.get_mut(uri).expect("opened above");
+        if report.changed == Changed::Applied && version <= doc.view.version {
+            report.version_backwards = Some((doc.view.version, version));
         }
         for change in changes {
             match change.range {
                 None => doc.rope = Rope::from_str(&change.text),
                 Some(range) => {
-                    let start = rope_char(&doc.rope, range.start, enc);
-                    let end = rope_char(&doc.rope, range.end, enc).max(start);
+                    let a = rope_char(&doc.rope, range.start, enc);
+                    let b = rope_char(&doc.rope, range.end, enc);
+                    if b < a {
+                        report.reversed_ranges += 1;
+                    }
+                    let (start, end) = (a.min(b), a.max(b));
                     doc.rope.remove(start..end);
                     doc.rope.insert(start, &change.text);
                 }
@@ -344,9 +444,40 @@ impl State {
         doc.view.text = text.clone();
         doc.view.lines = Arc::new(LineIndex::new(&text));
         let path = doc.view.path.clone();
-        w.vault.update(&path, syntax::parse_note(&text), Some(text));
+        vault.update(&path, syntax::parse_note(&text), Some(text));
         self.publish(&w);
-        true
+        report
+    }
+
+    /// The editor was told to move these files or folders (`old`, `new`).
+    pub fn expect_moves(&self, moves: impl IntoIterator<Item = (PathBuf, PathBuf)>) {
+        let mut w = self.writer.lock().unwrap();
+        w.moves.extend(moves);
+        let extra = w.moves.len().saturating_sub(MOVES_KEPT);
+        w.moves.drain(..extra);
+    }
+
+    /// A document opened at `uri`: an open document that was moved here and whose file is
+    /// gone is a ghost of it, and closes. Returns the ghosts' URIs.
+    fn close_ghosts_of(w: &mut Writer, uri: &Uri) -> Vec<Uri> {
+        let Some(path) = uri_to_path(uri) else {
+            return Vec::new();
+        };
+        let Some(old) = moved_from(&w.moves, &path) else {
+            return Vec::new();
+        };
+        let ghosts: Vec<Uri> = w
+            .docs
+            .iter()
+            .filter(|(u, d)| *u != uri && d.view.path == old && !old.exists())
+            .map(|(u, _)| u.clone())
+            .collect();
+        for ghost in &ghosts {
+            if let Some(doc) = w.docs.remove(ghost) {
+                w.vault.remove(&doc.view.path);
+            }
+        }
+        ghosts
     }
 
     /// The editor closed a document: the disk wins again (or the note goes, if it was never
@@ -430,6 +561,68 @@ impl State {
     }
 }
 
+/// Where the file now at `path` was before an expected move, if one brought it there.
+fn moved_from(moves: &[(PathBuf, PathBuf)], path: &Path) -> Option<PathBuf> {
+    moves.iter().rev().find_map(|(old, new)| {
+        if path == new {
+            Some(old.clone())
+        } else {
+            // A folder moved with the file in it.
+            path.strip_prefix(new).ok().map(|rest| old.join(rest))
+        }
+    })
+}
+
+/// Opens a document the editor changes without having opened it: moved from its old URI if
+/// the editor was told to move it here, else from the disk. `None`: no such note.
+fn adopt(w: &mut Writer, uri: &Uri, version: i32) -> Option<Changed> {
+    let path = uri_to_path(uri)?;
+    let disk = path.is_file().then(|| read_note_file(&path).ok()).flatten();
+    // The open document this file was moved from: one the editor was told to move here, or
+    // one whose file is gone and whose text is this file's.
+    let moved = moved_from(&w.moves, &path);
+    let from = w
+        .docs
+        .iter()
+        .find(|(_, d)| {
+            Some(&d.view.path) == moved.as_ref()
+                || (disk.as_deref() == Some(&*d.view.text) && !d.view.path.exists())
+        })
+        .map(|(u, _)| u.clone());
+    if let Some(old_uri) = from {
+        let mut doc = w.docs.remove(&old_uri).expect("found above");
+        let old = doc.view.path.clone();
+        match read_note_file(&old) {
+            Ok(text) => {
+                w.vault.update(&old, parse_closed(&text), None);
+            }
+            Err(_) => {
+                w.vault.remove(&old);
+            }
+        }
+        doc.view.path = path.clone();
+        doc.view.version = version;
+        let text = doc.view.text.clone();
+        w.vault.update(&path, syntax::parse_note(&text), Some(text));
+        w.docs.insert(uri.clone(), doc);
+        return Some(Changed::Moved { from: old_uri });
+    }
+    let text: Arc<str> = Arc::from(disk?);
+    w.vault
+        .update(&path, syntax::parse_note(&text), Some(text.clone()));
+    let doc = Document {
+        rope: Rope::from_str(&text),
+        view: DocView {
+            path,
+            version,
+            lines: Arc::new(LineIndex::new(&text)),
+            text,
+        },
+    };
+    w.docs.insert(uri.clone(), doc);
+    Some(Changed::OpenedFromDisk)
+}
+
 /// A closed note keeps only what the index needs.
 fn parse_closed(text: &str) -> syntax::ParsedNote {
     let mut parsed = syntax::parse_note(text);
@@ -438,7 +631,7 @@ fn parse_closed(text: &str) -> syntax::ParsedNote {
 }
 
 fn reapply_open_documents(w: &mut Writer) {
-    let Writer { vault, docs } = w;
+    let Writer { vault, docs, .. } = w;
     for doc in docs.values() {
         let text = doc.view.text.clone();
         vault.update(&doc.view.path, syntax::parse_note(&text), Some(text));

@@ -1,0 +1,266 @@
+//! The client's byte stream, made safe for tower-lsp. Its reader stops for good at the first
+//! message it cannot decode (bad JSON, a body that is not a JSON-RPC message, invalid UTF-8, a
+//! missing `Content-Length`, a charset it does not know): one stray message would end the
+//! session. So the input passes through [`sanitize`] first, which re-frames every message the
+//! reader would take unchanged, and replaces each one it would choke on by a request for the
+//! error answer JSON-RPC prescribes (served by [`INVALID_MESSAGE`]).
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Id};
+
+/// The method of the requests that stand for broken messages: answered with the error in
+/// their params.
+pub const INVALID_MESSAGE: &str = "wikilsp/invalidMessage";
+
+/// Longest header line read (a longer one is garbage).
+const MAX_HEADER_LINE: u64 = 8 * 1024;
+
+/// Copies LSP messages from `input` to `output` until `input` ends, each framed with only its
+/// `Content-Length`; a message tower-lsp could not decode becomes an [`INVALID_MESSAGE`]
+/// request.
+pub async fn sanitize<I, O>(input: I, mut output: O)
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite + Unpin,
+{
+    let mut reader = BufReader::with_capacity(64 * 1024, input);
+    loop {
+        let length = match read_headers(&mut reader).await {
+            Headers::End => return,
+            Headers::Length(n) => n,
+            Headers::Invalid(why) => {
+                tracing::warn!("a message with bad headers ({why}); skipped");
+                let stand_in = invalid(Id::Null, ErrorCode::ParseError, why);
+                if write_frame(&mut output, &stand_in).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        let frame = match check(&body) {
+            Ok(()) => body,
+            Err((id, code, why)) => {
+                tracing::warn!("an invalid message ({why}); answered with an error");
+                invalid(id, code, why)
+            }
+        };
+        if write_frame(&mut output, &frame).await.is_err() {
+            return;
+        }
+    }
+}
+
+enum Headers {
+    Length(usize),
+    Invalid(String),
+    End,
+}
+
+/// Reads one header block. Blank lines before it are skipped; junk before a `Content-Length`
+/// header on its line is dropped, as tower-lsp's reader skips to the next one.
+async fn read_headers<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Headers {
+    let mut length: Option<Result<usize, String>> = None;
+    let mut lines = 0;
+    loop {
+        let mut line = Vec::new();
+        match (&mut *reader)
+            .take(MAX_HEADER_LINE)
+            .read_until(b'\n', &mut line)
+            .await
+        {
+            Ok(0) | Err(_) => return Headers::End,
+            Ok(_) => {}
+        }
+        let complete = line.ends_with(b"\n");
+        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            line.pop();
+        }
+        if line.is_empty() && complete {
+            if lines == 0 {
+                continue;
+            }
+            return match length {
+                Some(Ok(n)) => Headers::Length(n),
+                Some(Err(why)) => Headers::Invalid(why),
+                None => Headers::Invalid("no Content-Length header".to_owned()),
+            };
+        }
+        lines += 1;
+        if !complete {
+            // A header line too long to be one: junk up to the next line.
+            length = Some(Err("a header line too long".to_owned()));
+            continue;
+        }
+        let text = String::from_utf8_lossy(&line);
+        const NAME: &str = "content-length:";
+        if let Some(at) = text.to_ascii_lowercase().find(NAME)
+            && let Some(value) = text.get(at + NAME.len()..)
+        {
+            length = Some(
+                value
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("a bad Content-Length: {:?}", value.trim())),
+            );
+        }
+        // Other headers (Content-Type) are not needed: the body is UTF-8 JSON or refused.
+    }
+}
+
+/// The shape tower-lsp's `Request` reads (every message it takes reads as one): `jsonrpc`
+/// must be "2.0", `method` a string, `id` a number, string or null; `params` anything.
+#[derive(Deserialize)]
+struct Probe<'a> {
+    #[serde(borrow)]
+    jsonrpc: Cow<'a, str>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    method: Cow<'a, str>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    params: Option<serde::de::IgnoredAny>,
+    #[serde(default, deserialize_with = "some")]
+    #[allow(dead_code)]
+    id: Option<Id>,
+}
+
+fn some<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// Whether tower-lsp will decode this body; if not, the id to answer (when one can be read)
+/// and the error.
+fn check(body: &[u8]) -> Result<(), (Id, ErrorCode, String)> {
+    if body.is_empty() {
+        return Ok(());
+    }
+    match serde_json::from_slice::<Probe>(body) {
+        Ok(p) if p.jsonrpc == "2.0" => return Ok(()),
+        Ok(p) => {
+            return Err((
+                p.id.unwrap_or(Id::Null),
+                ErrorCode::InvalidRequest,
+                format!("jsonrpc must be \"2.0\", not {:?}", p.jsonrpc),
+            ));
+        }
+        Err(_) => {}
+    }
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return Err((Id::Null, ErrorCode::ParseError, format!("not JSON: {e}"))),
+    };
+    // JSON, but not a message: answer its id if it has a usable one.
+    let id = value
+        .get("id")
+        .and_then(|id| Id::deserialize(id).ok())
+        .unwrap_or(Id::Null);
+    Err((
+        id,
+        ErrorCode::InvalidRequest,
+        "not a JSON-RPC 2.0 message".to_owned(),
+    ))
+}
+
+/// The body of the request that stands for a broken message.
+fn invalid(id: Id, code: ErrorCode, message: String) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "method": INVALID_MESSAGE,
+        "params": { "code": code.code(), "message": message },
+    }))
+    .expect("a JSON value serializes")
+}
+
+async fn write_frame<O: AsyncWrite + Unpin>(output: &mut O, body: &[u8]) -> std::io::Result<()> {
+    output
+        .write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
+        .await?;
+    output.write_all(body).await?;
+    output.flush().await
+}
+
+/// The answer to an [`INVALID_MESSAGE`] request: the error it carries.
+pub fn invalid_message_error(params: &serde_json::Value) -> Error {
+    Error {
+        code: ErrorCode::from(params["code"].as_i64().unwrap_or(-32600)),
+        message: Cow::Owned(format!(
+            "wikilsp: {}",
+            params["message"].as_str().unwrap_or("an invalid message")
+        )),
+        data: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn run(input: &[u8]) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        sanitize(input, &mut out).await;
+        let mut reader = &out[..];
+        let mut messages = Vec::new();
+        while !reader.is_empty() {
+            let text = std::str::from_utf8(reader).unwrap();
+            let header_end = text.find("\r\n\r\n").unwrap();
+            let len: usize = text["Content-Length: ".len()..header_end].parse().unwrap();
+            let body = &reader[header_end + 4..header_end + 4 + len];
+            messages.push(serde_json::from_slice(body).unwrap());
+            reader = &reader[header_end + 4 + len..];
+        }
+        messages
+    }
+
+    fn frame(body: &str) -> String {
+        format!("Content-Length: {}\r\n\r\n{body}", body.len())
+    }
+
+    #[tokio::test]
+    async fn good_messages_pass_unchanged_and_bad_ones_become_error_requests() {
+        let good = r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/hover","params":{}}"#;
+        let input = [
+            frame(good),
+            frame("{ not json"),
+            frame(r#"{"jsonrpc":"1.0","id":7,"method":"x"}"#),
+            frame(r#"{"jsonrpc":"2.0","id":{"a":1},"method":"x"}"#),
+            "Content-Length: zz\r\n\r\n".to_owned(),
+            "garbage line\r\n\r\n".to_owned(),
+            format!(
+                "Content-Type: application/vscode-jsonrpc; charset=UTF-8\r\n{}",
+                frame(good)
+            ),
+            format!("junk{}", frame(good)),
+        ]
+        .concat();
+        let out = run(input.as_bytes()).await;
+        let good: serde_json::Value = serde_json::from_str(good).unwrap();
+        assert_eq!(out[0], good);
+        assert_eq!(out[1]["method"], INVALID_MESSAGE);
+        assert_eq!(out[1]["id"], serde_json::Value::Null);
+        assert_eq!(out[1]["params"]["code"], -32700);
+        assert_eq!(out[2]["id"], 7);
+        assert_eq!(out[2]["params"]["code"], -32600);
+        assert_eq!(out[3]["id"], serde_json::Value::Null);
+        assert_eq!(out[3]["params"]["code"], -32600);
+        assert_eq!(out[4]["params"]["code"], -32700);
+        assert_eq!(out[5]["params"]["code"], -32700);
+        assert_eq!(out[6], good);
+        assert_eq!(out[7], good);
+        assert_eq!(out.len(), 8);
+    }
+
+    #[tokio::test]
+    async fn a_message_cut_short_ends_the_input() {
+        let out = run(b"Content-Length: 100\r\n\r\n{\"jsonrpc\"").await;
+        assert!(out.is_empty());
+    }
+}
