@@ -588,10 +588,7 @@ impl LanguageServer for WikiLsp {
         let p = params.text_document_position_params;
         self.read("definition", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let locations: Vec<Location> = ide::definition(&view.vault, pos)
-                .into_iter()
-                .filter_map(|t| snap.location(t))
-                .collect();
+            let locations = snap.locations(&ide::definition(&view.vault, pos));
             match locations.len() {
                 0 => None,
                 1 => Some(GotoDefinitionResponse::Scalar(
@@ -684,9 +681,7 @@ impl LanguageServer for WikiLsp {
         self.read("references", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let found = ide::references(&view.vault, pos, include);
-            // Each closed note is read to place its links: spread the reads over all cores.
-            use rayon::prelude::*;
-            Some(found.par_iter().filter_map(|r| snap.location(*r)).collect())
+            Some(snap.locations(&found))
         })
         .await
     }
@@ -840,11 +835,7 @@ impl LanguageServer for WikiLsp {
             // VS Code shows locations with its own command; other clients get ours, which
             // their wikilsp plugin maps to their references view.
             let command = if vscode {
-                let locations: Vec<Location> = lens
-                    .links
-                    .into_iter()
-                    .filter_map(|r| snap.location(r))
-                    .collect();
+                let locations = snap.locations(&lens.links);
                 Command {
                     title: lens.title,
                     command: "editor.action.showReferences".to_owned(),

@@ -119,6 +119,36 @@ impl Snapshot {
     }
 
     pub fn location(&self, target: NoteRange) -> Option<Location> {
+        self.place(target, &mut None)
+    }
+
+    /// The locations of many ranges, in their order (those that cannot be placed left out).
+    /// A note's text, when its ranges need it, is read and indexed once for all of them, and
+    /// notes are placed on all cores.
+    pub fn locations(&self, targets: &[NoteRange]) -> Vec<Location> {
+        use rayon::prelude::*;
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        order.sort_by_key(|&i| targets[i].note);
+        let groups: Vec<&[usize]> = order
+            .chunk_by(|&a, &b| targets[a].note == targets[b].note)
+            .collect();
+        let mut placed: Vec<(usize, Location)> = groups
+            .par_iter()
+            .flat_map_iter(|group| {
+                let mut view = None;
+                group
+                    .iter()
+                    .filter_map(|&i| Some((i, self.place(targets[i], &mut view)?)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        placed.sort_by_key(|p| p.0);
+        placed.into_iter().map(|p| p.1).collect()
+    }
+
+    /// The location of one range; `view` keeps the note's text once read, for the next range
+    /// of the same note.
+    fn place(&self, target: NoteRange, view: &mut Option<Option<FileView>>) -> Option<Location> {
         let note = self.vault.note(target.note)?;
         let uri = path_to_uri(&note.path)?;
         let range = if target.range == syntax::TextRange::default() {
@@ -126,7 +156,9 @@ impl Snapshot {
         } else if let Some(range) = self.placed_without_text(note, target.range) {
             range
         } else {
-            let view = self.view_of(target.note)?;
+            let view = view
+                .get_or_insert_with(|| self.view_of(target.note))
+                .as_ref()?;
             view.lines.range(&view.text, target.range, self.encoding)
         };
         Some(Location { uri, range })
