@@ -551,10 +551,11 @@ impl LanguageServer for WikiLsp {
             .collect();
         let state = self.state.clone();
         let changes = tokio::task::spawn_blocking(move || state.disk_changed(&paths)).await;
-        if let Ok(c) = changes
-            && c.updated + c.removed > 0
-        {
-            self.diagnostics.refresh();
+        if let Ok(c) = changes {
+            if c.updated + c.removed > 0 {
+                self.diagnostics.refresh();
+            }
+            indexing::log_problems(&self.client, &c.problems).await;
         }
     }
 
@@ -1122,8 +1123,12 @@ impl WikiLsp {
 
     fn start_own_watcher(&self) {
         let roots = self.state.roots();
-        let watcher =
-            indexing::Watcher::start(&roots, self.state.clone(), self.diagnostics.clone());
+        let watcher = indexing::Watcher::start(
+            &roots,
+            self.client.clone(),
+            self.state.clone(),
+            self.diagnostics.clone(),
+        );
         *self.watcher.lock().unwrap() = watcher;
     }
 

@@ -14,8 +14,8 @@ use crate::config::Config;
 use crate::ide::NoteRange;
 use crate::syntax;
 use crate::vault::{
-    Note, NoteId, Vault, is_config_ignored, is_git_ignored, is_hidden_below, list_notes,
-    read_note_file,
+    LOSSY_MESSAGE, Note, NoteId, ReadError, ScanError, ScanProblem, Vault, is_config_ignored,
+    is_git_ignored, is_hidden_below, list_notes, read_note, read_note_file,
 };
 
 /// An open document as the editor has it.
@@ -316,6 +316,8 @@ impl Default for State {
 pub struct DiskChanges {
     pub updated: usize,
     pub removed: usize,
+    /// Files that could not be read (or only with losses), to tell the user.
+    pub problems: Vec<crate::vault::ScanError>,
 }
 
 impl State {
@@ -539,11 +541,26 @@ impl State {
         let root_of = |p: &Path| roots.iter().find(|r| p.starts_with(r)).cloned();
         // Read and parse outside the lock.
         let mut reads: Vec<(PathBuf, Option<syntax::ParsedNote>)> = Vec::new();
-        let read = |path: &Path, reads: &mut Vec<_>| match read_note_file(path) {
-            Ok(text) => reads.push((path.to_path_buf(), Some(parse_closed(&text)))),
-            Err(e) => {
-                tracing::warn!(path = %path.display(), "cannot read note: {e}");
-                reads.push((path.to_path_buf(), None));
+        let mut problems = Vec::new();
+        let read = |path: &Path, reads: &mut Vec<_>, problems: &mut Vec<ScanError>| {
+            let problem = |kind, message: String| ScanError {
+                path: path.to_path_buf(),
+                message,
+                kind,
+            };
+            match read_note(path) {
+                Ok((text, lossy)) => {
+                    if lossy {
+                        problems.push(problem(ScanProblem::Lossy, LOSSY_MESSAGE.to_owned()));
+                    }
+                    reads.push((path.to_path_buf(), Some(parse_closed(&text))));
+                }
+                Err(e) => {
+                    if let ReadError::Other(why) = e {
+                        problems.push(problem(ScanProblem::Skipped, why));
+                    }
+                    reads.push((path.to_path_buf(), None));
+                }
             }
         };
         for path in paths {
@@ -563,13 +580,17 @@ impl State {
                 // A new folder may have filled before anyone watched it.
                 let errors = std::sync::Mutex::new(Vec::new());
                 for note in list_notes(path, &root, &config, &errors) {
-                    read(&note, &mut reads);
+                    read(&note, &mut reads, &mut problems);
                 }
+                problems.extend(errors.into_inner().unwrap());
             } else if config.is_note_path(path) && path.is_file() {
-                read(path, &mut reads);
+                read(path, &mut reads, &mut problems);
             }
         }
-        let mut out = DiskChanges::default();
+        let mut out = DiskChanges {
+            problems,
+            ..DiskChanges::default()
+        };
         let mut w = self.writer.lock().unwrap();
         for (path, parsed) in reads {
             if w.docs.values().any(|d| d.view.path == path) {
