@@ -241,10 +241,38 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
     if uri.scheme().as_str() != "file" {
         return None;
     }
+    #[cfg(unix)]
+    {
+        // A path is bytes on Unix: a file name that is not UTF-8 arrives percent-encoded, and
+        // decoding it lossily (as `to_file_path` does) would name another file.
+        let bytes = uri.path().decode().to_bytes();
+        if std::str::from_utf8(&bytes).is_err() {
+            use std::os::unix::ffi::OsStringExt;
+            return Some(PathBuf::from(std::ffi::OsString::from_vec(
+                bytes.into_owned(),
+            )));
+        }
+    }
     uri.to_file_path().map(|p| p.into_owned())
 }
 
 pub fn path_to_uri(path: &Path) -> Option<Uri> {
+    #[cfg(unix)]
+    if path.to_str().is_none() {
+        // Every byte of a name that is not UTF-8 percent-encoded (`from_file_path` would put
+        // U+FFFD in their place, naming a file that does not exist).
+        use std::fmt::Write as _;
+        use std::os::unix::ffi::OsStrExt;
+        let mut uri = String::from("file://");
+        for &b in path.as_os_str().as_bytes() {
+            if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+                uri.push(b as char);
+            } else {
+                let _ = write!(uri, "%{b:02X}");
+            }
+        }
+        return uri.parse().ok();
+    }
     Uri::from_file_path(path)
 }
 
@@ -688,5 +716,24 @@ fn reapply_open_documents(w: &mut Writer) {
     for doc in docs.values() {
         let text = doc.view.text.clone();
         vault.update(&doc.view.path, syntax::parse_note(&text), Some(text));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_is_not_utf8_round_trips_through_its_uri() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = PathBuf::from(std::ffi::OsStr::from_bytes(b"/vault/caf\xe9 n#1.md"));
+        let uri = path_to_uri(&path).unwrap();
+        assert_eq!(uri.as_str(), "file:///vault/caf%E9%20n%231.md");
+        assert_eq!(uri_to_path(&uri), Some(path));
+        // UTF-8 names keep the library's form.
+        let plain = Path::new("/vault/café.md");
+        let uri = path_to_uri(plain).unwrap();
+        assert_eq!(uri_to_path(&uri).as_deref(), Some(plain));
     }
 }
