@@ -805,3 +805,50 @@ async fn all_of_it_at_once_with_the_servers_own_watcher() {
     }
     server.shutdown().await;
 }
+
+/// Files created and deleted while the vault is being indexed, reported by the client's
+/// watcher meanwhile: the index installed at the end must not undo them. A hook of debug
+/// builds holds the scan (after listing, before reading beta.md) while it happens.
+#[cfg(debug_assertions)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_on_disk_while_indexing_are_not_lost_when_the_index_is_installed() {
+    let fx = Fixture::new(NORMAL);
+    let doomed = fx.path("notes/doomed.md");
+    write(&doomed, "# Doomed\n");
+    let (reached_tx, reached_rx) = std::sync::mpsc::channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let go_rx = std::sync::Mutex::new(go_rx);
+    let beta = fx.path("notes/beta.md");
+    let _hook = wikilsp::vault::hooks::before_read(fx.root(), move |path| {
+        if path == beta {
+            let _ = reached_tx.send(());
+            let _ = go_rx.lock().unwrap().recv();
+        }
+    });
+    let mut server = TestServer::spawn(fx.root());
+    server.initialize(json!({})).await;
+    server.notify("initialized", json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reached_rx.try_recv().is_err() {
+        assert!(Instant::now() < deadline, "the scan never reached beta.md");
+        server.idle(10).await;
+    }
+    // The scan has listed the folder and waits: gamma.md comes, doomed.md goes.
+    let gamma = fx.path("notes/gamma.md");
+    write(&gamma, "# Gamma\n");
+    std::fs::remove_file(&doomed).unwrap();
+    server.watched(&[(&gamma, 1), (&doomed, 3)]).await;
+    server.idle(300).await;
+    go_tx.send(()).unwrap();
+    server.wait_indexed().await;
+    // alpha's [[gamma]] is no longer broken, and doomed is gone.
+    let alpha = fx.path("notes/alpha.md");
+    server.open(&alpha).await;
+    server.expect_diagnostics(&alpha, vec![]).await;
+    let symbols = server
+        .request("workspace/symbol", json!({ "query": "Doomed" }))
+        .await;
+    assert_eq!(symbols, json!([]), "{symbols}");
+    assert_eq!(note_count(&mut server).await, 3);
+    server.shutdown().await;
+}

@@ -29,6 +29,7 @@ pub fn start(
             return;
         }
         let started = Instant::now();
+        state.begin_scan();
         let counters = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
         let token = ProgressToken::String("wikilsp/indexing".to_owned());
         let ongoing = if progress
@@ -82,6 +83,7 @@ pub fn start(
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("indexing failed: {e}");
+                state.end_scan();
                 state.mark_indexed();
                 diagnostics.refresh();
                 client
@@ -99,6 +101,14 @@ pub fn start(
             return;
         }
         state.install_vault(vault);
+        // What changed on disk while we scanned, read again over the new index.
+        let again = state.end_scan();
+        if !again.is_empty() {
+            let state = state.clone();
+            if let Ok(c) = tokio::task::spawn_blocking(move || state.disk_changed(&again)).await {
+                log_problems(&client, &c.problems).await;
+            }
+        }
         diagnostics.refresh();
         let elapsed = started.elapsed();
         let summary = format!("indexed {count} notes in {} ms", elapsed.as_millis());

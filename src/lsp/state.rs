@@ -320,6 +320,10 @@ pub struct State {
     revision: std::sync::atomic::AtomicU64,
     indexed: std::sync::atomic::AtomicBool,
     config: Mutex<Arc<Config>>,
+    /// While a scan runs: the paths that changed on disk meanwhile. The scan may have read
+    /// them before they changed (or listed the folder before they came), and its index
+    /// replaces the vault they were applied to, so they are read again once it is installed.
+    changed_while_scanning: Mutex<Option<Vec<PathBuf>>>,
 }
 
 impl Default for State {
@@ -335,6 +339,7 @@ impl Default for State {
             revision: Default::default(),
             indexed: Default::default(),
             config: Mutex::default(),
+            changed_while_scanning: Mutex::default(),
         }
     }
 }
@@ -413,6 +418,25 @@ impl State {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         reapply_open_documents(&mut w);
         self.publish(&w);
+    }
+
+    /// A scan starts: changes on disk are remembered until [`State::end_scan`].
+    pub fn begin_scan(&self) {
+        *self.changed_while_scanning.lock().unwrap() = Some(Vec::new());
+    }
+
+    /// The scan's index is installed (or it failed): the paths that changed meanwhile, to
+    /// read again.
+    pub fn end_scan(&self) -> Vec<PathBuf> {
+        let mut paths = self
+            .changed_while_scanning
+            .lock()
+            .unwrap()
+            .take()
+            .unwrap_or_default();
+        paths.sort();
+        paths.dedup();
+        paths
     }
 
     /// Indexing failed: judge links against the notes there are rather than never.
@@ -564,6 +588,9 @@ impl State {
     /// Files changed, created or deleted outside the editor. Open documents are left alone:
     /// the editor's text wins until they close.
     pub fn disk_changed(&self, paths: &[PathBuf]) -> DiskChanges {
+        if let Some(changed) = self.changed_while_scanning.lock().unwrap().as_mut() {
+            changed.extend_from_slice(paths);
+        }
         let roots = self.roots();
         let config = self.config();
         let root_of = |p: &Path| roots.iter().find(|r| p.starts_with(r)).cloned();

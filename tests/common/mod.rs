@@ -459,6 +459,27 @@ impl TestServer {
         }
     }
 
+    /// Lets `ms` milliseconds pass while answering the server's requests and collecting its
+    /// notifications (for a test that waits on something else meanwhile).
+    pub async fn idle(&mut self, ms: u64) {
+        let until = tokio::time::Instant::now() + Duration::from_millis(ms);
+        loop {
+            self.flush_replies().await;
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            if let Ok(Some(msg)) = tokio::time::timeout(
+                left.min(Duration::from_millis(5)),
+                self.notifications.recv(),
+            )
+            .await
+            {
+                self.seen.push(msg);
+            }
+        }
+    }
+
     /// Forgets the notifications seen so far, so later waits see only new ones.
     pub fn forget_seen(&mut self) {
         while let Ok(msg) = self.notifications.try_recv() {
