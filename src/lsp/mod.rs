@@ -177,8 +177,12 @@ impl WikiLsp {
         T: Send + 'static,
         F: FnOnce(Arc<Snapshot>) -> T + Send + 'static,
     {
-        let snapshot = self.state.snapshot();
-        match tokio::task::spawn_blocking(move || f(snapshot)).await {
+        // What the request sees is taken now, in the order of the messages (an O(1) capture);
+        // making it a snapshot, which may parse a document just changed, is done with the
+        // request, off the thread that reads every message.
+        let capture = self.state.capture();
+        let state = self.state.clone();
+        match tokio::task::spawn_blocking(move || f(state.resolve(capture))).await {
             Ok(v) => Ok(v),
             Err(e) => {
                 tracing::error!("{what} failed: {e}");

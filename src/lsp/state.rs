@@ -21,8 +21,32 @@ use crate::vault::{
 /// An open document as the editor has it.
 struct Document {
     rope: Rope,
-    /// The text and line index of the rope's current content, made once per change.
+    /// The version of the rope's content (the last change applied).
+    version: i32,
+    /// The sequence number ([`State::changes`]) of the last change applied to the rope.
+    seq: u64,
+    /// The text and line index of the rope's content when last published, and the sequence
+    /// number it reflects. When `seq` is newer, the view and the note in the vault are made
+    /// again before anyone reads them ([`State::snapshot`]): once for any number of changes.
     view: DocView,
+    view_seq: u64,
+}
+
+impl Document {
+    fn new(path: PathBuf, version: i32, text: Arc<str>) -> Document {
+        Document {
+            rope: Rope::from_str(&text),
+            version,
+            seq: 0,
+            view_seq: 0,
+            view: DocView {
+                path,
+                version,
+                lines: Arc::new(LineIndex::new(&text)),
+                text,
+            },
+        }
+    }
 }
 
 /// What readers see of an open document.
@@ -46,6 +70,24 @@ pub struct Snapshot {
     pub vault: Arc<Vault>,
     pub docs: Arc<HashMap<Uri, DocView>>,
     pub encoding: Encoding,
+}
+
+/// The open documents at one moment (see [`State::capture`]).
+pub struct Capture {
+    /// The published snapshot then.
+    base: Arc<Snapshot>,
+    /// The documents changed since it was made, as they were then.
+    pending: Vec<PendingDoc>,
+    /// The sequence number of the last change then.
+    upto: u64,
+}
+
+struct PendingDoc {
+    uri: Uri,
+    rope: Rope,
+    version: i32,
+    seq: u64,
+    path: PathBuf,
 }
 
 /// A note's text with its line index, for converting positions.
@@ -324,6 +366,10 @@ pub struct State {
     /// them before they changed (or listed the folder before they came), and its index
     /// replaces the vault they were applied to, so they are read again once it is installed.
     changed_while_scanning: Mutex<Option<Vec<PathBuf>>>,
+    /// How many changes open documents received (the sequence number of the last one), and
+    /// up to which one the published snapshot reflects them all.
+    changes: std::sync::atomic::AtomicU64,
+    installed: std::sync::atomic::AtomicU64,
 }
 
 impl Default for State {
@@ -340,6 +386,8 @@ impl Default for State {
             indexed: Default::default(),
             config: Mutex::default(),
             changed_while_scanning: Mutex::default(),
+            changes: Default::default(),
+            installed: Default::default(),
         }
     }
 }
@@ -354,8 +402,117 @@ pub struct DiskChanges {
 }
 
 impl State {
+    /// The newest snapshot, with every change received so far: documents changed since the
+    /// last one are brought up to date first (text, line index, parse), so that a burst of
+    /// typing costs one parse per reader rather than one per keystroke.
     pub fn snapshot(&self) -> Arc<Snapshot> {
+        let capture = self.capture();
+        if !capture.pending.is_empty() {
+            self.resolve(capture);
+        }
         self.snapshot.load_full()
+    }
+
+    /// How many changes open documents have received so far.
+    pub fn change_count(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The open documents as they are now, taken at no cost (ropes are shared, not copied):
+    /// a request takes one when it arrives, and makes its snapshot from it ([`State::resolve`])
+    /// off the async threads, where the parsing is.
+    pub fn capture(&self) -> Capture {
+        use std::sync::atomic::Ordering::Acquire;
+        if self.installed.load(Acquire) >= self.changes.load(Acquire) {
+            return Capture {
+                base: self.snapshot.load_full(),
+                pending: Vec::new(),
+                upto: 0,
+            };
+        }
+        let w = self.writer.lock().unwrap();
+        let pending = w
+            .docs
+            .iter()
+            .filter(|(_, d)| d.seq > d.view_seq)
+            .map(|(uri, d)| PendingDoc {
+                uri: uri.clone(),
+                rope: d.rope.clone(),
+                version: d.version,
+                seq: d.seq,
+                path: d.view.path.clone(),
+            })
+            .collect();
+        // Under the lock no change comes in, and the published snapshot is the documents' views.
+        Capture {
+            base: self.snapshot.load_full(),
+            pending,
+            upto: self.changes.load(Acquire),
+        }
+    }
+
+    /// The snapshot of a capture: its base when no document was pending, else the base with
+    /// the pending documents made (text, line index, parse). The work is not lost: what it made
+    /// is published for later readers, unless newer views were published meanwhile.
+    pub fn resolve(&self, capture: Capture) -> Arc<Snapshot> {
+        let Capture {
+            base,
+            pending,
+            upto,
+        } = capture;
+        if pending.is_empty() {
+            return base;
+        }
+        let made: Vec<(Uri, u64, DocView, syntax::ParsedNote)> = pending
+            .into_iter()
+            .map(|d| {
+                let text: Arc<str> = Arc::from(d.rope.to_string());
+                let parsed = syntax::parse_note(&text);
+                let view = DocView {
+                    path: d.path,
+                    version: d.version,
+                    lines: Arc::new(LineIndex::new(&text)),
+                    text,
+                };
+                (d.uri, d.seq, view, parsed)
+            })
+            .collect();
+        let mut vault = (*base.vault).clone();
+        let mut docs = (*base.docs).clone();
+        for (uri, _, view, parsed) in &made {
+            vault.update(&view.path, parsed.clone(), Some(view.text.clone()));
+            docs.insert(uri.clone(), view.clone());
+        }
+        let own = Arc::new(Snapshot {
+            vault: Arc::new(vault),
+            docs: Arc::new(docs),
+            ..(*base).clone()
+        });
+        let mut w = self.writer.lock().unwrap();
+        let mut changed = false;
+        {
+            let Writer { vault, docs, .. } = &mut *w;
+            for (uri, seq, view, parsed) in made {
+                // Another reader may have published a newer view meanwhile.
+                let Some(doc) = docs.get_mut(&uri) else {
+                    continue;
+                };
+                if seq <= doc.view_seq || doc.view.path != view.path {
+                    continue;
+                }
+                vault.update(&view.path, parsed, Some(view.text.clone()));
+                doc.view = view;
+                doc.view_seq = seq;
+                changed = true;
+            }
+        }
+        if changed {
+            self.publish_now(&w, upto);
+        } else {
+            self.installed
+                .fetch_max(upto, std::sync::atomic::Ordering::AcqRel);
+        }
+        own
     }
 
     pub fn set_encoding(&self, enc: Encoding) {
@@ -371,7 +528,7 @@ impl State {
         w.vault = Vault::new(roots);
         w.vault.set_config(config);
         reapply_open_documents(&mut w);
-        self.publish(&w);
+        self.publish(&mut w);
     }
 
     pub fn config(&self) -> Arc<Config> {
@@ -383,14 +540,21 @@ impl State {
         *self.config.lock().unwrap() = config.clone();
         let mut w = self.writer.lock().unwrap();
         w.vault.set_config(config);
-        self.publish(&w);
+        self.publish(&mut w);
     }
 
     pub fn roots(&self) -> Vec<PathBuf> {
         self.snapshot().vault.roots().to_vec()
     }
 
-    fn publish(&self, w: &Writer) {
+    fn publish(&self, w: &mut Writer) {
+        flush(w);
+        let upto = self.changes.load(std::sync::atomic::Ordering::Acquire);
+        self.publish_now(w, upto);
+    }
+
+    /// Publishes the writer's state as it is, which reflects every change up to `upto`.
+    fn publish_now(&self, w: &Writer, upto: u64) {
         let docs = w
             .docs
             .iter()
@@ -407,6 +571,8 @@ impl State {
             docs: Arc::new(docs),
             encoding: *self.encoding.lock().unwrap(),
         }));
+        self.installed
+            .fetch_max(upto, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Replaces the whole vault (after indexing), keeping the open documents' text on top.
@@ -417,7 +583,7 @@ impl State {
         self.indexed
             .store(true, std::sync::atomic::Ordering::Relaxed);
         reapply_open_documents(&mut w);
-        self.publish(&w);
+        self.publish(&mut w);
     }
 
     /// A scan starts: changes on disk are remembered until [`State::end_scan`].
@@ -441,10 +607,10 @@ impl State {
 
     /// Indexing failed: judge links against the notes there are rather than never.
     pub fn mark_indexed(&self) {
-        let w = self.writer.lock().unwrap();
+        let mut w = self.writer.lock().unwrap();
         self.indexed
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.publish(&w);
+        self.publish(&mut w);
     }
 
     pub fn open(&self, uri: Uri, version: i32, text: String) -> bool {
@@ -459,24 +625,11 @@ impl State {
                 "an open document moved; its old URI is closed"
             );
         }
-        let rope = Rope::from_str(&text);
         let text: Arc<str> = Arc::from(text);
         w.vault
             .update(&path, syntax::parse_note(&text), Some(text.clone()));
-        let lines = Arc::new(LineIndex::new(&text));
-        w.docs.insert(
-            uri,
-            Document {
-                rope,
-                view: DocView {
-                    path,
-                    version,
-                    text,
-                    lines,
-                },
-            },
-        );
-        self.publish(&w);
+        w.docs.insert(uri, Document::new(path, version, text));
+        self.publish(&mut w);
         true
     }
 
@@ -505,10 +658,9 @@ impl State {
                 }
             };
         }
-        let Writer { vault, docs, .. } = &mut *w;
-        let doc = docs.get_mut(uri).expect("opened above");
-        if report.changed == Changed::Applied && version <= doc.view.version {
-            report.version_backwards = Some((doc.view.version, version));
+        let doc = w.docs.get_mut(uri).expect("opened above");
+        if report.changed == Changed::Applied && version <= doc.version {
+            report.version_backwards = Some((doc.version, version));
         }
         for change in changes {
             match change.range {
@@ -525,13 +677,12 @@ impl State {
                 }
             }
         }
-        let text: Arc<str> = Arc::from(doc.rope.to_string());
-        doc.view.version = version;
-        doc.view.text = text.clone();
-        doc.view.lines = Arc::new(LineIndex::new(&text));
-        let path = doc.view.path.clone();
-        vault.update(&path, syntax::parse_note(&text), Some(text));
-        self.publish(&w);
+        doc.version = version;
+        // Published by the next reader (`snapshot`), not here.
+        doc.seq = self
+            .changes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
         report
     }
 
@@ -582,7 +733,7 @@ impl State {
                 w.vault.remove(path);
             }
         }
-        self.publish(&w);
+        self.publish(&mut w);
     }
 
     /// Files changed, created or deleted outside the editor. Open documents are left alone:
@@ -663,7 +814,7 @@ impl State {
             }
         }
         if out.updated + out.removed > 0 {
-            self.publish(&w);
+            self.publish(&mut w);
         }
         out
     }
@@ -685,6 +836,7 @@ fn moved_from(moves: &[(PathBuf, PathBuf)], path: &Path) -> Option<PathBuf> {
 /// the editor was told to move it here, else from the disk. `None`: no such note.
 fn adopt(w: &mut Writer, uri: &Uri, version: i32) -> Option<Changed> {
     let path = uri_to_path(uri)?;
+    flush(w);
     let disk = path.is_file().then(|| read_note_file(&path).ok()).flatten();
     // The open document this file was moved from: one the editor was told to move here, or
     // one whose file is gone and whose text is this file's.
@@ -710,6 +862,7 @@ fn adopt(w: &mut Writer, uri: &Uri, version: i32) -> Option<Changed> {
         }
         doc.view.path = path.clone();
         doc.view.version = version;
+        doc.version = version;
         let text = doc.view.text.clone();
         w.vault.update(&path, syntax::parse_note(&text), Some(text));
         w.docs.insert(uri.clone(), doc);
@@ -718,16 +871,8 @@ fn adopt(w: &mut Writer, uri: &Uri, version: i32) -> Option<Changed> {
     let text: Arc<str> = Arc::from(disk?);
     w.vault
         .update(&path, syntax::parse_note(&text), Some(text.clone()));
-    let doc = Document {
-        rope: Rope::from_str(&text),
-        view: DocView {
-            path,
-            version,
-            lines: Arc::new(LineIndex::new(&text)),
-            text,
-        },
-    };
-    w.docs.insert(uri.clone(), doc);
+    w.docs
+        .insert(uri.clone(), Document::new(path, version, text));
     Some(Changed::OpenedFromDisk)
 }
 
@@ -738,7 +883,21 @@ fn parse_closed(text: &str) -> syntax::ParsedNote {
     parsed
 }
 
+/// Brings the views of changed documents, and their notes in the vault, up to date.
+fn flush(w: &mut Writer) {
+    let Writer { vault, docs, .. } = w;
+    for doc in docs.values_mut().filter(|d| d.seq > d.view_seq) {
+        let text: Arc<str> = Arc::from(doc.rope.to_string());
+        doc.view_seq = doc.seq;
+        doc.view.version = doc.version;
+        doc.view.lines = Arc::new(LineIndex::new(&text));
+        doc.view.text = text.clone();
+        vault.update(&doc.view.path, syntax::parse_note(&text), Some(text));
+    }
+}
+
 fn reapply_open_documents(w: &mut Writer) {
+    flush(w);
     let Writer { vault, docs, .. } = w;
     for doc in docs.values() {
         let text = doc.view.text.clone();
