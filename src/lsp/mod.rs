@@ -80,16 +80,20 @@ impl Ending {
 /// included.
 const CONCURRENCY: usize = 64;
 
+/// Set in the environment, it gives a release build the test requests of a debug build
+/// (`wikilsp/debugState` and the like), so that the tests can measure a release server.
+pub const TEST_METHODS_VAR: &str = "WIKILSP_TEST_METHODS";
+
 /// Serves the protocol over the given streams until the client exits (or the input ends).
 pub async fn serve<I, O>(input: I, output: O) -> Ending
 where
-    I: AsyncRead + Unpin,
+    I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
     let shut_down = Arc::new(AtomicBool::new(false));
     let flag = shut_down.clone();
     let mut builder = LspService::build(move |client| WikiLsp::new(client, flag.clone()));
-    if cfg!(debug_assertions) {
+    if cfg!(debug_assertions) || std::env::var_os(TEST_METHODS_VAR).is_some() {
         // Hooks for the tests: a panic inside a request (the server must go on), a slow
         // request (to cancel), and a look at the server's own state.
         builder = builder
@@ -100,15 +104,15 @@ where
     builder = builder.custom_method(transport::INVALID_MESSAGE, WikiLsp::invalid_message);
     let (service, socket) = builder.finish();
     // tower-lsp reads what the sanitizer lets through, in a pipe that ends when the input ends.
+    // The sanitizer is a task of its own: tower-lsp decodes and runs every message on one task,
+    // which has enough to do.
     let (pipe_in, pipe_out) = tokio::io::duplex(1 << 20);
-    let serving = Server::new(pipe_out, output, socket)
+    let pump = tokio::spawn(transport::sanitize(input, pipe_in));
+    Server::new(pipe_out, output, socket)
         .concurrency_level(CONCURRENCY)
-        .serve(service);
-    tokio::pin!(serving);
-    tokio::select! {
-        _ = &mut serving => {}
-        _ = transport::sanitize(input, pipe_in) => serving.await,
-    }
+        .serve(service)
+        .await;
+    pump.abort();
     if shut_down.load(Ordering::SeqCst) {
         Ending::Clean
     } else {
@@ -124,10 +128,15 @@ pub fn run_stdio() -> std::process::ExitCode {
         .enable_all()
         .build()
         .expect("cannot start the async runtime");
-    let ending = runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    let (ending, written) = runtime.block_on(async {
+        let (input, output, written) = transport::stdio();
+        (serve(input, output).await, written)
+    });
+    // What the server wrote is on its way out (the stream closed with the server): let the
+    // thread finish writing it, unless the client no longer reads.
+    let _ = written.recv_timeout(std::time::Duration::from_secs(2));
     // Dropping the runtime would wait for every blocking task: a scan of a huge vault, a long
-    // request, and the read of stdin that never ends while the client keeps it open. The
-    // client is gone; so do we.
+    // request. The client is gone; so do we.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     ending.exit_code()
 }

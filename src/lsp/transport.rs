@@ -12,6 +12,63 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Id};
 
+/// Standard input and output as async streams, each moved by a thread of its own. (tokio's
+/// own stdin and stdout hand every read and write to the blocking pool: a thread hop per
+/// message, which a busy machine made slow enough to stall the server's output, and with it
+/// every request behind it; and a read of stdin left pending kept the runtime from shutting
+/// down.) The receiver returned hears when the output thread has written everything.
+pub fn stdio() -> (
+    tokio::io::DuplexStream,
+    tokio::io::DuplexStream,
+    std::sync::mpsc::Receiver<()>,
+) {
+    use std::io::{Read, Write};
+    let handle = tokio::runtime::Handle::current();
+    let (input, mut to_server) = tokio::io::duplex(1 << 20);
+    let (output, mut from_server) = tokio::io::duplex(1 << 20);
+    let reads = handle.clone();
+    std::thread::Builder::new()
+        .name("wikilsp-stdin".into())
+        .spawn(move || {
+            let mut stdin = std::io::stdin().lock();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if reads.block_on(to_server.write_all(&buf[..n])).is_err() {
+                    break;
+                }
+            }
+            // Dropping `to_server` ends the server's input.
+        })
+        .expect("cannot start the stdin thread");
+    let (done, written) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("wikilsp-stdout".into())
+        .spawn(move || {
+            let mut stdout = std::io::stdout().lock();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match handle.block_on(from_server.read(&mut buf)) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if stdout
+                    .write_all(&buf[..n])
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            let _ = done.send(());
+        })
+        .expect("cannot start the stdout thread");
+    (input, output, written)
+}
+
 /// The method of the requests that stand for broken messages: answered with the error in
 /// their params.
 pub const INVALID_MESSAGE: &str = "wikilsp/invalidMessage";
