@@ -79,20 +79,35 @@ const MAX_HEADER_LINE: u64 = 8 * 1024;
 /// Copies LSP messages from `input` to `output` until `input` ends, each framed with only its
 /// `Content-Length`; a message tower-lsp could not decode becomes an [`INVALID_MESSAGE`]
 /// request.
+///
+/// Changes of one document that are already waiting, one after the other, are sent on as one
+/// `didChange` with all their changes in order (the same edit): when the client types faster
+/// than the server reads, the server catches up in one step rather than message by message,
+/// and a request behind them waits that much less.
 pub async fn sanitize<I, O>(input: I, mut output: O)
 where
     I: AsyncRead + Unpin,
     O: AsyncWrite + Unpin,
 {
     let mut reader = BufReader::with_capacity(64 * 1024, input);
+    let mut held: Option<HeldChange> = None;
     loop {
+        // A change is held only while the next message is already here.
+        if held.is_some() && !frame_waiting(reader.buffer()) {
+            let change = held.take().expect("checked");
+            if write_frame(&mut output, &change.body()).await.is_err() {
+                return;
+            }
+        }
         let length = match read_headers(&mut reader).await {
-            Headers::End => return,
+            Headers::End => break,
             Headers::Length(n) => n,
             Headers::Invalid(why) => {
                 tracing::warn!("a message with bad headers ({why}); skipped");
                 let stand_in = invalid(Id::Null, ErrorCode::ParseError, why);
-                if write_frame(&mut output, &stand_in).await.is_err() {
+                if flush_held(&mut output, &mut held).await.is_err()
+                    || write_frame(&mut output, &stand_in).await.is_err()
+                {
                     return;
                 }
                 continue;
@@ -100,7 +115,7 @@ where
         };
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).await.is_err() {
-            return;
+            break;
         }
         let frame = match check(&body) {
             Ok(()) => body,
@@ -109,10 +124,103 @@ where
                 invalid(id, code, why)
             }
         };
-        if write_frame(&mut output, &frame).await.is_err() {
+        if let Some(change) = HeldChange::read(&frame) {
+            match &mut held {
+                Some(h) if h.takes(&change) => h.merge(change),
+                _ => {
+                    if flush_held(&mut output, &mut held).await.is_err() {
+                        return;
+                    }
+                    held = Some(change);
+                }
+            }
+            continue;
+        }
+        if flush_held(&mut output, &mut held).await.is_err()
+            || write_frame(&mut output, &frame).await.is_err()
+        {
             return;
         }
     }
+    let _ = flush_held(&mut output, &mut held).await;
+}
+
+/// At most this many changes go into one merged `didChange`.
+const MAX_MERGED: usize = 1_000;
+
+/// A `didChange` not sent on yet, to which the next ones of its document are added.
+struct HeldChange {
+    uri: String,
+    version: i64,
+    changes: Vec<serde_json::Value>,
+    message: serde_json::Value,
+}
+
+impl HeldChange {
+    fn read(body: &[u8]) -> Option<HeldChange> {
+        // Most messages are not changes: no parse for them.
+        memchr::memmem::find(body, b"\"textDocument/didChange\"")?;
+        let mut message: serde_json::Value = serde_json::from_slice(body).ok()?;
+        if message.get("method")? != "textDocument/didChange" || message.get("id").is_some() {
+            return None;
+        }
+        let params = message.get_mut("params")?;
+        let uri = params.pointer("/textDocument/uri")?.as_str()?.to_owned();
+        let version = params.pointer("/textDocument/version")?.as_i64()?;
+        let changes = match params.get_mut("contentChanges")?.take() {
+            serde_json::Value::Array(changes) => changes,
+            _ => return None,
+        };
+        Some(HeldChange {
+            uri,
+            version,
+            changes,
+            message,
+        })
+    }
+
+    /// Whether `next` can follow in the same message: same document, a newer version (one
+    /// that goes backwards stays a message of its own, for the server to see).
+    fn takes(&self, next: &HeldChange) -> bool {
+        next.uri == self.uri
+            && next.version > self.version
+            && self.changes.len() + next.changes.len() <= MAX_MERGED
+    }
+
+    fn merge(&mut self, next: HeldChange) {
+        self.version = next.version;
+        self.changes.extend(next.changes);
+    }
+
+    fn body(mut self) -> Vec<u8> {
+        self.message["params"]["textDocument"]["version"] = self.version.into();
+        self.message["params"]["contentChanges"] = serde_json::Value::Array(self.changes);
+        serde_json::to_vec(&self.message).expect("a JSON value serializes")
+    }
+}
+
+async fn flush_held<O: AsyncWrite + Unpin>(
+    output: &mut O,
+    held: &mut Option<HeldChange>,
+) -> std::io::Result<()> {
+    match held.take() {
+        Some(change) => write_frame(output, &change.body()).await,
+        None => Ok(()),
+    }
+}
+
+/// Whether `buffer` starts with a whole message (headers and body), blank lines aside.
+fn frame_waiting(buffer: &[u8]) -> bool {
+    let Some(end) = memchr::memmem::find(buffer, b"\r\n\r\n") else {
+        return false;
+    };
+    let headers = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+    let length = headers.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("content-length:")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    });
+    length.is_some_and(|n| buffer.len() >= end + 4 + n)
 }
 
 enum Headers {
@@ -313,6 +421,71 @@ mod tests {
         assert_eq!(out[6], good);
         assert_eq!(out[7], good);
         assert_eq!(out.len(), 8);
+    }
+
+    fn change(uri: &str, version: i64, text: &str) -> String {
+        frame(
+            &serde_json::to_string(&json!({
+                "jsonrpc": "2.0", "method": "textDocument/didChange",
+                "params": { "textDocument": { "uri": uri, "version": version },
+                            "contentChanges": [{ "text": text }] },
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn changes_already_waiting_are_merged_in_order() {
+        let hover = r#"{"jsonrpc":"2.0","id":1,"method":"textDocument/hover","params":{}}"#;
+        let input = [
+            change("file:///a.md", 2, "x"),
+            change("file:///a.md", 3, "y"),
+            change("file:///a.md", 4, "z"),
+            frame(hover),
+            change("file:///a.md", 5, "after the request"),
+            change("file:///b.md", 2, "another document"),
+            change("file:///b.md", 1, "a version going back"),
+        ]
+        .concat();
+        let out = run(input.as_bytes()).await;
+        let texts = |m: &serde_json::Value| -> Vec<String> {
+            m["params"]["contentChanges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["text"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(out.len(), 5, "{out:#?}");
+        assert_eq!(texts(&out[0]), ["x", "y", "z"]);
+        assert_eq!(out[0]["params"]["textDocument"]["version"], 4);
+        assert_eq!(out[1]["method"], "textDocument/hover");
+        assert_eq!(texts(&out[2]), ["after the request"]);
+        assert_eq!(out[3]["params"]["textDocument"]["uri"], "file:///b.md");
+        assert_eq!(out[4]["params"]["textDocument"]["version"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_change_is_not_held_while_waiting_for_more_input() {
+        let (mut client, server_in) = tokio::io::duplex(1 << 16);
+        let (out_writer, mut out_reader) = tokio::io::duplex(1 << 16);
+        let pump = tokio::spawn(sanitize(server_in, out_writer));
+        client
+            .write_all(change("file:///a.md", 2, "x").as_bytes())
+            .await
+            .unwrap();
+        // Nothing follows, and the input stays open: the change must come through anyway.
+        let mut got = vec![0u8; 16];
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            out_reader.read_exact(&mut got),
+        )
+        .await
+        .expect("the change came through")
+        .unwrap();
+        assert!(got.starts_with(b"Content-Length: "));
+        drop(client);
+        pump.await.unwrap();
     }
 
     #[tokio::test]
