@@ -86,7 +86,34 @@ pub fn utf8_position(text: &str, offset: usize) -> Value {
     json!({ "line": line, "character": offset - line_start })
 }
 
-type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
+/// Requests waiting for their answer.
+type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Answer>>>>;
+
+/// A response as it arrived: its bytes, not parsed yet (a test that times many big answers
+/// must not spend its time parsing them meanwhile), and when its last byte was read.
+pub struct Answer {
+    pub bytes: Vec<u8>,
+    pub at: std::time::Instant,
+}
+
+impl Answer {
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.bytes).expect("a JSON answer")
+    }
+}
+
+/// The id of a response written as tower-lsp writes them (`{"jsonrpc":"2.0","result":…,
+/// "id":7}`), read from its last bytes without parsing it.
+fn response_id(body: &[u8]) -> Option<i64> {
+    let is_response = body.starts_with(br#"{"jsonrpc":"2.0","result":"#)
+        || body.starts_with(br#"{"jsonrpc":"2.0","error":"#);
+    let tail = body.strip_suffix(b"}")?;
+    let at = tail.iter().rposition(|b| !b.is_ascii_digit())?;
+    let digits = &tail[at + 1..];
+    (is_response && tail[..at + 1].ends_with(br#","id":"#) && !digits.is_empty())
+        .then(|| std::str::from_utf8(digits).ok()?.parse().ok())
+        .flatten()
+}
 
 pub struct TestServer {
     writer: Box<dyn AsyncWrite + Send + Unpin>,
@@ -127,8 +154,18 @@ pub enum Ended {
 /// A request sent but not yet answered (see [`TestServer::start_request`]).
 pub struct InFlight {
     pub id: i64,
+    /// When the request was written.
+    pub sent: std::time::Instant,
     method: String,
-    rx: oneshot::Receiver<Value>,
+    rx: oneshot::Receiver<Answer>,
+}
+
+impl InFlight {
+    /// Where the response arrives, to await elsewhere (the server must not need answers from
+    /// the client meanwhile: nobody flushes them).
+    pub fn into_receiver(self) -> oneshot::Receiver<Answer> {
+        self.rx
+    }
 }
 
 /// The `initialize` params a client sends for the vault at `root`: the default capabilities
@@ -208,8 +245,14 @@ impl TestServer {
 
     /// The real `wikilsp` binary (of this build) serving over stdio, before `initialize`.
     /// `log` is its `WIKILSP_LOG` filter.
+    ///
+    /// `WIKILSP_TEST_SERVER` names another binary to run (a release build, to measure it); the
+    /// test requests are enabled in it.
     pub fn spawn_process(root: &Path, log: &str) -> TestServer {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wikilsp"))
+        let binary = std::env::var("WIKILSP_TEST_SERVER")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_wikilsp").to_owned());
+        let mut child = tokio::process::Command::new(binary)
+            .env(wikilsp::lsp::TEST_METHODS_VAR, "1")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -268,9 +311,29 @@ impl TestServer {
             let pending = pending.clone();
             let server_requests = server_requests.clone();
             let replies = replies.clone();
+            // One task reads the messages' bytes (and notes when each arrived), another parses
+            // them: a slow parse of a big answer must not delay reading the next one.
+            let (bytes_tx, mut bytes_rx) =
+                mpsc::unbounded_channel::<(Vec<u8>, std::time::Instant)>();
             tokio::spawn(async move {
                 let mut reader = BufReader::new(client_read);
-                while let Some(msg) = read_message(&mut reader).await {
+                while let Some(frame) = read_frame(&mut reader).await {
+                    if bytes_tx.send(frame).is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                while let Some((body, at)) = bytes_rx.recv().await {
+                    if let Some(id) = response_id(&body) {
+                        if let Some(tx) = pending.lock().unwrap().remove(&id) {
+                            let _ = tx.send(Answer { bytes: body, at });
+                        }
+                        continue;
+                    }
+                    let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+                        continue;
+                    };
                     if msg.get("id").is_some() && msg.get("method").is_some() {
                         server_requests.lock().unwrap().push(msg.clone());
                         replies
@@ -279,7 +342,7 @@ impl TestServer {
                             .push(json!({ "jsonrpc": "2.0", "id": msg["id"], "result": null }));
                     } else if let Some(id) = msg.get("id").and_then(Value::as_i64) {
                         if let Some(tx) = pending.lock().unwrap().remove(&id) {
-                            let _ = tx.send(msg);
+                            let _ = tx.send(Answer { bytes: body, at });
                         }
                     } else {
                         // Notifications, and answers to messages without a usable id.
@@ -342,6 +405,18 @@ impl TestServer {
         self.writer = Box::new(tokio::io::sink());
     }
 
+    /// A notification as the bytes [`TestServer::send_bytes`] writes (to prepare many).
+    pub fn frame(method: &str, params: Value) -> Vec<u8> {
+        let body =
+            serde_json::to_vec(&json!({ "jsonrpc": "2.0", "method": method, "params": params }))
+                .unwrap();
+        [
+            format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes(),
+            body,
+        ]
+        .concat()
+    }
+
     /// Writes raw bytes to the server, framing included (for malformed messages).
     pub async fn send_bytes(&mut self, bytes: &[u8]) {
         self.flush_replies().await;
@@ -381,10 +456,12 @@ impl TestServer {
         self.next_id += 1;
         let (tx, rx) = oneshot::channel();
         self.pending.lock().unwrap().insert(id, tx);
-        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
-            .await;
+        let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        let sent = std::time::Instant::now();
+        self.send(body).await;
         InFlight {
             id,
+            sent,
             method: method.to_owned(),
             rx,
         }
@@ -398,7 +475,7 @@ impl TestServer {
         loop {
             // Keep answering the server's own requests while we wait.
             tokio::select! {
-                r = &mut rx => return r.expect("the server dropped the request"),
+                r = &mut rx => return r.expect("the server dropped the request").value(),
                 _ = tokio::time::sleep(Duration::from_millis(5)) => {
                     self.flush_replies().await;
                     assert!(tokio::time::Instant::now() < deadline, "no answer to {method} within 20 s");
@@ -633,7 +710,10 @@ impl Drop for TestServer {
     }
 }
 
-async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Option<Value> {
+/// The body of the next message, and when its last byte was read.
+async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> Option<(Vec<u8>, std::time::Instant)> {
     let mut len = None;
     loop {
         let mut line = String::new();
@@ -650,7 +730,7 @@ async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Opt
     }
     let mut body = vec![0; len?];
     reader.read_exact(&mut body).await.ok()?;
-    serde_json::from_slice(&body).ok()
+    Some((body, std::time::Instant::now()))
 }
 
 // ---------------------------------------------------------------------------------------------
