@@ -51,6 +51,10 @@ impl DiagnosticsWorker {
                     Some((snap.revision, compute(&snap)))
                 })
                 .await;
+                // Overtaken: changes came in while this round computed (counted before it is
+                // published: the change a client sends once it sees the diagnostics is no sign
+                // of a burst).
+                let overtaken = state.change_count() > changes_before;
                 let computed = match computed {
                     Ok(Some((revision, c))) => {
                         seen_revision = Some(revision);
@@ -83,8 +87,7 @@ impl DiagnosticsWorker {
                         .await;
                     published.insert(uri, (version, diags));
                 }
-                last = (state.change_count() > changes_before)
-                    .then(|| (std::time::Instant::now(), started.elapsed()));
+                last = overtaken.then(|| (std::time::Instant::now(), started.elapsed()));
             }
         });
         worker

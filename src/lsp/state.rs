@@ -90,6 +90,27 @@ struct PendingDoc {
     path: PathBuf,
 }
 
+/// A document's view made from its rope: `(uri, sequence number, view, parse)`.
+type MadeView = (Uri, u64, DocView, syntax::ParsedNote);
+
+/// The views of pending documents (the costly part: text, line index, parse).
+fn make_views(pending: Vec<PendingDoc>) -> Vec<MadeView> {
+    pending
+        .into_iter()
+        .map(|d| {
+            let text: Arc<str> = Arc::from(d.rope.to_string());
+            let parsed = syntax::parse_note(&text);
+            let view = DocView {
+                path: d.path,
+                version: d.version,
+                lines: Arc::new(LineIndex::new(&text)),
+                text,
+            };
+            (d.uri, d.seq, view, parsed)
+        })
+        .collect()
+}
+
 /// A note's text with its line index, for converting positions.
 pub struct FileView {
     pub id: NoteId,
@@ -408,7 +429,9 @@ impl State {
     pub fn snapshot(&self) -> Arc<Snapshot> {
         let capture = self.capture();
         if !capture.pending.is_empty() {
-            self.resolve(capture);
+            let made = make_views(capture.pending);
+            let mut w = self.writer.lock().unwrap();
+            self.install(&mut w, made, capture.upto);
         }
         self.snapshot.load_full()
     }
@@ -451,9 +474,10 @@ impl State {
         }
     }
 
-    /// The snapshot of a capture: its base when no document was pending, else the base with
-    /// the pending documents made (text, line index, parse). The work is not lost: what it made
-    /// is published for later readers, unless newer views were published meanwhile.
+    /// The snapshot of a capture: its base when no document was pending, else with the
+    /// pending documents made (text, line index, parse), which are published for later
+    /// readers too. Should changes that came after the capture have been published meanwhile,
+    /// the request gets a snapshot of its own, as things were at the capture.
     pub fn resolve(&self, capture: Capture) -> Arc<Snapshot> {
         let Capture {
             base,
@@ -463,37 +487,33 @@ impl State {
         if pending.is_empty() {
             return base;
         }
-        let made: Vec<(Uri, u64, DocView, syntax::ParsedNote)> = pending
-            .into_iter()
-            .map(|d| {
-                let text: Arc<str> = Arc::from(d.rope.to_string());
-                let parsed = syntax::parse_note(&text);
-                let view = DocView {
-                    path: d.path,
-                    version: d.version,
-                    lines: Arc::new(LineIndex::new(&text)),
-                    text,
-                };
-                (d.uri, d.seq, view, parsed)
-            })
-            .collect();
+        let made = make_views(pending);
+        let mut w = self.writer.lock().unwrap();
+        if w.docs.values().all(|d| d.view_seq <= upto) {
+            // The common case: what gets published is exactly what the request saw.
+            self.install(&mut w, made, upto);
+            return self.snapshot.load_full();
+        }
+        drop(w);
         let mut vault = (*base.vault).clone();
         let mut docs = (*base.docs).clone();
-        for (uri, _, view, parsed) in &made {
-            vault.update(&view.path, parsed.clone(), Some(view.text.clone()));
-            docs.insert(uri.clone(), view.clone());
+        for (uri, _, view, parsed) in made {
+            vault.update(&view.path, parsed, Some(view.text.clone()));
+            docs.insert(uri, view);
         }
-        let own = Arc::new(Snapshot {
+        Arc::new(Snapshot {
             vault: Arc::new(vault),
             docs: Arc::new(docs),
             ..(*base).clone()
-        });
-        let mut w = self.writer.lock().unwrap();
+        })
+    }
+
+    /// Puts made views into the writer (unless newer ones are there) and publishes.
+    fn install(&self, w: &mut Writer, made: Vec<MadeView>, upto: u64) {
         let mut changed = false;
         {
-            let Writer { vault, docs, .. } = &mut *w;
+            let Writer { vault, docs, .. } = w;
             for (uri, seq, view, parsed) in made {
-                // Another reader may have published a newer view meanwhile.
                 let Some(doc) = docs.get_mut(&uri) else {
                     continue;
                 };
@@ -507,12 +527,11 @@ impl State {
             }
         }
         if changed {
-            self.publish_now(&w, upto);
+            self.publish_now(w, upto);
         } else {
             self.installed
                 .fetch_max(upto, std::sync::atomic::Ordering::AcqRel);
         }
-        own
     }
 
     pub fn set_encoding(&self, enc: Encoding) {
