@@ -90,6 +90,22 @@ where
     I: AsyncRead + Unpin + Send + 'static,
     O: AsyncWrite,
 {
+    // tower-lsp reads what the sanitizer lets through, in a pipe that ends when the input ends.
+    // The sanitizer is a task of its own: tower-lsp decodes and runs every message on one task,
+    // which has enough to do.
+    let (pipe_in, pipe_out) = tokio::io::duplex(1 << 20);
+    let pump = tokio::spawn(transport::sanitize(input, pipe_in));
+    let ending = serve_sanitized(pipe_out, output).await;
+    pump.abort();
+    ending
+}
+
+/// [`serve`] for an input already through `transport::sanitize`.
+async fn serve_sanitized<I, O>(input: I, output: O) -> Ending
+where
+    I: AsyncRead + Unpin,
+    O: AsyncWrite,
+{
     let shut_down = Arc::new(AtomicBool::new(false));
     let flag = shut_down.clone();
     let mut builder = LspService::build(move |client| WikiLsp::new(client, flag.clone()));
@@ -103,16 +119,10 @@ where
     }
     builder = builder.custom_method(transport::INVALID_MESSAGE, WikiLsp::invalid_message);
     let (service, socket) = builder.finish();
-    // tower-lsp reads what the sanitizer lets through, in a pipe that ends when the input ends.
-    // The sanitizer is a task of its own: tower-lsp decodes and runs every message on one task,
-    // which has enough to do.
-    let (pipe_in, pipe_out) = tokio::io::duplex(1 << 20);
-    let pump = tokio::spawn(transport::sanitize(input, pipe_in));
-    Server::new(pipe_out, output, socket)
+    Server::new(input, output, socket)
         .concurrency_level(CONCURRENCY)
         .serve(service)
         .await;
-    pump.abort();
     if shut_down.load(Ordering::SeqCst) {
         Ending::Clean
     } else {
@@ -130,7 +140,7 @@ pub fn run_stdio() -> std::process::ExitCode {
         .expect("cannot start the async runtime");
     let (ending, written) = runtime.block_on(async {
         let (input, output, written) = transport::stdio();
-        (serve(input, output).await, written)
+        (serve_sanitized(input, output).await, written)
     });
     // What the server wrote is on its way out (the stream closed with the server): let the
     // thread finish writing it, unless the client no longer reads.

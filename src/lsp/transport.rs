@@ -12,7 +12,8 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Id};
 
-/// Standard input and output as async streams, each moved by a thread of its own. (tokio's
+/// Standard input and output as async streams, each moved by a thread of its own (the input
+/// sanitized on its way, see [`sanitize`]). (tokio's
 /// own stdin and stdout hand every read and write to the blocking pool: a thread hop per
 /// message, which a busy machine made slow enough to stall the server's output, and with it
 /// every request behind it; and a read of stdin left pending kept the runtime from shutting
@@ -22,7 +23,7 @@ pub fn stdio() -> (
     tokio::io::DuplexStream,
     std::sync::mpsc::Receiver<()>,
 ) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     let handle = tokio::runtime::Handle::current();
     let (input, mut to_server) = tokio::io::duplex(1 << 20);
     let (output, mut from_server) = tokio::io::duplex(1 << 20);
@@ -30,17 +31,10 @@ pub fn stdio() -> (
     std::thread::Builder::new()
         .name("wikilsp-stdin".into())
         .spawn(move || {
-            let mut stdin = std::io::stdin().lock();
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = match stdin.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                if reads.block_on(to_server.write_all(&buf[..n])).is_err() {
-                    break;
-                }
-            }
+            // The sanitizer runs here, on the thread that reads: no hop to another thread
+            // between a message's arrival and the server. (A blocking read inside a future is
+            // fine on a thread that runs nothing else.)
+            reads.block_on(sanitize(Blocking(std::io::stdin()), &mut to_server));
             // Dropping `to_server` ends the server's input.
         })
         .expect("cannot start the stdin thread");
@@ -48,8 +42,19 @@ pub fn stdio() -> (
     std::thread::Builder::new()
         .name("wikilsp-stdout".into())
         .spawn(move || {
-            let mut stdout = std::io::stdout().lock();
-            let mut buf = vec![0u8; 64 * 1024];
+            // Straight to the file descriptor where there is one: the standard library's
+            // stdout is line-buffered, and cut every message at its header's line breaks.
+            #[cfg(unix)]
+            let mut stdout: Box<dyn Write> = {
+                use std::os::fd::AsFd;
+                match std::io::stdout().as_fd().try_clone_to_owned() {
+                    Ok(fd) => Box::new(std::fs::File::from(fd)),
+                    Err(_) => Box::new(std::io::stdout()),
+                }
+            };
+            #[cfg(not(unix))]
+            let mut stdout: Box<dyn Write> = Box::new(std::io::stdout());
+            let mut buf = vec![0u8; 1 << 20];
             loop {
                 let n = match handle.block_on(from_server.read(&mut buf)) {
                     Ok(0) | Err(_) => break,
@@ -67,6 +72,21 @@ pub fn stdio() -> (
         })
         .expect("cannot start the stdout thread");
     (input, output, written)
+}
+
+/// A blocking reader as an `AsyncRead` whose reads block: only for a thread of its own.
+struct Blocking<R>(R);
+
+impl<R: std::io::Read + Unpin> AsyncRead for Blocking<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let n = std::io::Read::read(&mut self.0, buf.initialize_unfilled())?;
+        buf.advance(n);
+        std::task::Poll::Ready(Ok(()))
+    }
 }
 
 /// The method of the requests that stand for broken messages: answered with the error in
