@@ -197,6 +197,11 @@ async fn ten_thousand_changes_with_completion_keep_text_diagnostics_and_memory_r
         let answer = rx.await.expect("an answer");
         answers.push((answer.at - sent, answer));
     }
+    // The server caught up: its text is the client's.
+    let state = server
+        .request("wikilsp/debugState", json!({ "uri": uri }))
+        .await;
+    let processed = started.elapsed();
     let mut times = Vec::new();
     for (took, answer) in answers {
         times.push(took);
@@ -204,11 +209,6 @@ async fn ten_thousand_changes_with_completion_keep_text_diagnostics_and_memory_r
         assert!(answer.get("error").is_none(), "{answer}");
         assert!(!labels(&answer["result"]).is_empty(), "{answer}");
     }
-    // The server caught up: its text is the client's.
-    let state = server
-        .request("wikilsp/debugState", json!({ "uri": uri }))
-        .await;
-    let processed = started.elapsed();
     // The long requests were answered too.
     let slept = server.finish_request(long_requests.remove(0)).await;
     assert_eq!(slept["result"]["slept"], 3_000, "{slept}");
