@@ -78,7 +78,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         &|_, _| {},
     );
     for e in &errors {
-        eprintln!("warning: skipped {e}");
+        match e.kind {
+            crate::vault::ScanProblem::Skipped => eprintln!("warning: skipped {e}"),
+            crate::vault::ScanProblem::Lossy => eprintln!("warning: {e}"),
+            crate::vault::ScanProblem::Vanished => {}
+        }
     }
     let mut vault = Vault::from_scan(vec![root.clone()], notes);
     vault.set_config(std::sync::Arc::new(config));

@@ -31,8 +31,7 @@ fn main() -> std::process::ExitCode {
     match cli.command {
         None | Some(Command::Serve) => {
             init_logging();
-            wikilsp::lsp::run_stdio();
-            std::process::ExitCode::SUCCESS
+            wikilsp::lsp::run_stdio()
         }
         Some(Command::Check(args)) => wikilsp::check::run(args),
         Some(Command::Bench(args)) => wikilsp::bench::run(args),

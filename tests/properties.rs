@@ -122,7 +122,7 @@ fn config() -> Config {
 
 /// The plain meaning of a change: positions found by walking lines split at `\n`, `\r\n` and
 /// lone `\r`, clamped to the line's end or the text's end, moved back to a character's start;
-/// an end before the start is the start.
+/// a range written backwards means the text between its ends.
 fn reference_apply(text: &mut String, change: &TextDocumentContentChangeEvent, enc: Encoding) {
     let Some(r) = change.range else {
         *text = change.text.clone();
@@ -157,9 +157,8 @@ fn reference_apply(text: &mut String, change: &TextDocumentContentChangeEvent, e
         }
         end
     };
-    let start = offset(r.start);
-    let end = offset(r.end).max(start);
-    text.replace_range(start..end, &change.text);
+    let (a, b) = (offset(r.start), offset(r.end));
+    text.replace_range(a.min(b)..a.max(b), &change.text);
 }
 
 /// A note as the index knows it: path, title, slugs, loose keys, backlinks.
@@ -304,13 +303,13 @@ proptest! {
                 let idx = LineIndex::new(&reference);
                 let (a, b) = (idx.offset(&reference, r.start, enc), idx.offset(&reference, r.end, enc));
                 let mut via_index = reference.clone();
-                via_index.replace_range(a as usize..(b.max(a) as usize), &change.text);
+                via_index.replace_range(a.min(b) as usize..a.max(b) as usize, &change.text);
                 reference_apply(&mut reference, change, enc);
                 prop_assert_eq!(&via_index, &reference);
             } else {
                 reference_apply(&mut reference, change, enc);
             }
-            apply_change(&mut rope, change, enc);
+            let _ = apply_change(&mut rope, change, enc);
             let text: Arc<str> = Arc::from(rope.to_string());
             prop_assert_eq!(&*text, reference.as_str(), "after {:?}", change);
             vault.update(path, parse_note(&text), Some(text));

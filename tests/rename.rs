@@ -551,3 +551,150 @@ async fn capabilities_announce_rename_and_will_rename() {
     server.wait_indexed().await;
     server.shutdown().await;
 }
+
+/// Links, headings and a path written inside code of every kind: fenced with backticks or
+/// tildes (longer fences holding shorter ones), a fence inside a list item, an indented block,
+/// inline code with one and two backticks, and a fence that never closes. Only `REAL` marks
+/// real links; a lone backtick opens no code span, so the link after it is real too.
+const CODE_VAULT: &str = r#"
+//- /seeds/seed_saving.md
+# Seed Saving
+
+## Drying
+
+Dry them well.
+//- /notes.md
+REAL [[seed_saving]] and REAL [[seed_saving#Drying]] and REAL [[seeds/seed_saving]].
+
+```
+[[seed_saving]] in a backtick fence, and [[seeds/seed_saving]]
+## Drying
+```
+
+~~~markdown
+[[seed_saving#Drying]] in a tilde fence
+```
+still inside: [[seed_saving]]
+~~~
+
+````text
+```
+[[seed_saving]] inside a longer fence
+```
+````
+
+- A list item
+  ```
+  [[seed_saving]] in a fence inside a list
+  ```
+- Next: REAL [[seed_saving]]
+
+Paragraph.
+
+    [[seed_saving#Drying]] in an indented block
+
+Inline `[[seed_saving]]`, double ``[[seed_saving]] ` tick`` and REAL [[seed_saving | after code]].
+A lone ` backtick, then REAL [[seed_saving]].
+
+```
+[[seed_saving]] in a fence that never closes
+"#;
+
+/// The parts of `notes.md` outside the `REAL [[...]]` links, which no rename may change.
+fn code_parts(text: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("REAL [[") {
+        parts.push(rest[..i].to_owned());
+        let end = rest[i..].find("]]").unwrap() + i + 2;
+        rest = &rest[end..];
+    }
+    parts.push(rest.to_owned());
+    parts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renames_never_touch_links_inside_code() {
+    let note_text = |fx: &Fixture| fx.text("notes.md");
+    // A rename of the note, from a real link.
+    let fx = Fixture::new(CODE_VAULT);
+    let before = note_text(&fx);
+    let notes = fx.path("notes.md");
+    let mut server = TestServer::start(fx.root()).await;
+    // Inside code there is nothing to rename.
+    for inside in [
+        "[[seed_saving]] in a backtick fence",
+        "[[seed_saving]] inside a longer fence",
+        "[[seed_saving]] in a fence inside a list",
+        "[[seed_saving#Drying]] in an indented block",
+        "`[[seed_saving]]`,",
+        "[[seed_saving]] in a fence that never closes",
+    ] {
+        let got = server
+            .prepare_rename(&notes, pos_in(&before, inside, "seed", 0))
+            .await;
+        assert_eq!(got, Value::Null, "prepareRename in {inside:?}");
+    }
+    let edit = server
+        .rename(
+            &notes,
+            pos_in(&before, "REAL [[seed_saving]] and", "seed", 0),
+            "Seed Keeping",
+        )
+        .await;
+    apply_workspace_edit(&edit);
+    let after = fx.text("notes.md");
+    assert_eq!(code_parts(&after), code_parts(&before), "{after}");
+    assert_eq!(
+        after.matches("REAL [[seed_keeping").count()
+            + after.matches("REAL [[seeds/seed_keeping").count(),
+        6,
+        "{after}"
+    );
+    assert!(fx.path("seeds/seed_keeping.md").exists());
+    server.shutdown().await;
+
+    // A rename of the heading `Drying`, which a fence in notes.md also writes as a heading.
+    let fx = Fixture::new(CODE_VAULT);
+    let note = fx.path("seeds/seed_saving.md");
+    let mut server = TestServer::start(fx.root()).await;
+    let edit = server
+        .rename(
+            &note,
+            pos_in(&fx.text("seeds/seed_saving.md"), "## Drying", "Dry", 0),
+            "Drying out",
+        )
+        .await;
+    apply_workspace_edit(&edit);
+    let after = note_text(&fx);
+    assert_eq!(code_parts(&after), code_parts(&before), "{after}");
+    assert_eq!(
+        after,
+        before.replace(
+            "REAL [[seed_saving#Drying]]",
+            "REAL [[seed_saving#Drying out]]"
+        )
+    );
+    assert_eq!(
+        fx.text("seeds/seed_saving.md"),
+        "# Seed Saving\n\n## Drying out\n\nDry them well.\n"
+    );
+    server.shutdown().await;
+
+    // The file moved by the editor: only real path links follow it.
+    let fx = Fixture::new(CODE_VAULT);
+    let mut server = TestServer::start(fx.root()).await;
+    let edit = server
+        .will_rename(&[(
+            &fx.path("seeds/seed_saving.md"),
+            &fx.path("archive/seed_saving.md"),
+        )])
+        .await;
+    apply_workspace_edit(&edit);
+    let after = note_text(&fx);
+    assert_eq!(
+        after,
+        before.replace("REAL [[seeds/seed_saving]]", "REAL [[archive/seed_saving]]")
+    );
+    server.shutdown().await;
+}

@@ -156,8 +156,9 @@ async fn typing_in_one_note_parses_that_note_alone_and_closed_notes_keep_no_text
     server.latest_diagnostics(&glaze).await;
     let after = stats(&mut server).await;
     let parses = after["parses"].as_u64().unwrap() - parses_at_open;
-    // One parse per change of the open note; none of the 203 other notes was parsed again.
-    assert_eq!(parses, 11, "{after:#}");
+    // At most one parse per change of the open note (changes that queue up while nothing reads
+    // the note are parsed together); none of the 203 other notes was parsed again.
+    assert!((1..=11).contains(&parses), "{parses} parses: {after:#}");
     assert_eq!(after["vault"]["textBytes"], final_text.len());
 
     server.close(&glaze).await;

@@ -143,7 +143,7 @@ fuzz_target!(|input: Input| {
                 );
             }
         }
-        apply_change(&mut rope, &change, enc);
+        let _ = apply_change(&mut rope, &change, enc);
         reference_apply(&mut reference, &change, enc);
         let text = rope.to_string();
         assert_eq!(text, reference, "after {change:?}");
@@ -207,9 +207,9 @@ fn reference_apply(text: &mut String, change: &TextDocumentContentChangeEvent, e
     match change.range {
         None => *text = change.text.clone(),
         Some(r) => {
-            let start = reference_offset(text, r.start, enc);
-            let end = reference_offset(text, r.end, enc).max(start);
-            text.replace_range(start..end, &change.text);
+            let a = reference_offset(text, r.start, enc);
+            let b = reference_offset(text, r.end, enc);
+            text.replace_range(a.min(b)..a.max(b), &change.text);
         }
     }
 }

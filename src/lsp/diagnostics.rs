@@ -24,16 +24,46 @@ impl DiagnosticsWorker {
         tokio::spawn(async move {
             let mut published: HashMap<Uri, (i32, Vec<Diagnostic>)> = HashMap::new();
             let mut seen_revision = None;
+            // When the last round ended and how long it took, if changes came in during it.
+            let mut last: Option<(std::time::Instant, std::time::Duration)> = None;
             loop {
                 wake.notified().await;
-                let snap = state.snapshot();
-                if seen_revision == Some(snap.revision) {
-                    continue;
+                // While changes keep coming faster than rounds end (fast typing, a burst),
+                // work at most half the time: each round is outdated before it ends, and the
+                // cores are better spent on the requests. After a round that no change
+                // overtook, the next change is served at once.
+                if let Some((end, took)) = last {
+                    let since = end.elapsed();
+                    if since < took {
+                        tokio::time::sleep(took - since).await;
+                    }
                 }
-                seen_revision = Some(snap.revision);
-                let computed = tokio::task::spawn_blocking(move || compute(&snap)).await;
+                let started = std::time::Instant::now();
+                let changes_before = state.change_count();
+                // The snapshot may have to parse documents changed since the last one: off
+                // the async threads too.
+                let computing = state.clone();
+                let computed = tokio::task::spawn_blocking(move || {
+                    let snap = computing.snapshot();
+                    if seen_revision == Some(snap.revision) {
+                        return None;
+                    }
+                    Some((snap.revision, compute(&snap)))
+                })
+                .await;
+                // Overtaken: changes came in while this round computed (counted before it is
+                // published: the change a client sends once it sees the diagnostics is no sign
+                // of a burst).
+                let overtaken = state.change_count() > changes_before;
                 let computed = match computed {
-                    Ok(c) => c,
+                    Ok(Some((revision, c))) => {
+                        seen_revision = Some(revision);
+                        c
+                    }
+                    Ok(None) => {
+                        last = None;
+                        continue;
+                    }
                     Err(e) => {
                         tracing::error!("computing diagnostics failed: {e}");
                         continue;
@@ -57,6 +87,7 @@ impl DiagnosticsWorker {
                         .await;
                     published.insert(uri, (version, diags));
                 }
+                last = overtaken.then(|| (std::time::Instant::now(), started.elapsed()));
             }
         });
         worker

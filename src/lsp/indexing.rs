@@ -12,7 +12,7 @@ use tower_lsp_server::ls_types::{MessageType, ProgressToken};
 
 use super::diagnostics::DiagnosticsWorker;
 use super::state::State;
-use crate::vault::{Detail, Vault, scan_folders};
+use crate::vault::{Detail, ScanError, ScanProblem, Vault, scan_folders};
 
 /// Scans every workspace folder on all cores, then installs the new index in one step.
 /// Requests keep being answered from the previous snapshot (with the open notes) meanwhile.
@@ -29,6 +29,7 @@ pub fn start(
             return;
         }
         let started = Instant::now();
+        state.begin_scan();
         let counters = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
         let token = ProgressToken::String("wikilsp/indexing".to_owned());
         let ongoing = if progress
@@ -84,6 +85,7 @@ pub fn start(
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("indexing failed: {e}");
+                state.end_scan();
                 state.mark_indexed();
                 diagnostics.refresh();
                 client
@@ -95,15 +97,20 @@ pub fn start(
                 return;
             }
         };
-        for e in &errors {
-            tracing::warn!("skipped {e}");
-        }
         let count = vault.len();
         if state.roots() != roots {
             // The folders changed while we scanned; a newer indexing run is under way.
             return;
         }
         state.install_vault(vault);
+        // What changed on disk while we scanned, read again over the new index.
+        let again = state.end_scan();
+        if !again.is_empty() {
+            let state = state.clone();
+            if let Ok(c) = tokio::task::spawn_blocking(move || state.disk_changed(&again)).await {
+                log_problems(&client, &c.problems).await;
+            }
+        }
         diagnostics.refresh();
         let elapsed = started.elapsed();
         let summary = format!("indexed {count} notes in {} ms", elapsed.as_millis());
@@ -111,12 +118,51 @@ pub fn start(
         if let Some(p) = ongoing {
             p.finish_with_message(summary.clone()).await;
         }
+        log_problems(&client, &errors).await;
         client.log_message(MessageType::INFO, &summary).await;
         if code_lens_refresh {
             // Backlink counts shown before the index was complete are stale now.
             let _ = client.code_lens_refresh().await;
         }
     });
+}
+
+/// How many problems of one scan are logged one by one; the rest are counted.
+const PROBLEMS_LOGGED: usize = 50;
+
+/// Tells the user (`window/logMessage`) about the files that could not be read, or only with
+/// losses: once each, as warnings; a file that vanished before it was read is information.
+pub async fn log_problems(client: &Client, problems: &[ScanError]) {
+    for (i, e) in problems.iter().enumerate() {
+        let path = e.path.display();
+        let (level, text) = match e.kind {
+            ScanProblem::Skipped => (
+                MessageType::WARNING,
+                format!("skipped {path}: {}", e.message),
+            ),
+            ScanProblem::Lossy => (MessageType::WARNING, format!("{path}: {}", e.message)),
+            ScanProblem::Vanished => (MessageType::INFO, format!("{path}: {}", e.message)),
+        };
+        if e.kind == ScanProblem::Vanished {
+            tracing::info!("{text}");
+        } else {
+            tracing::warn!("{text}");
+        }
+        if i < PROBLEMS_LOGGED {
+            client.log_message(level, format!("wikilsp: {text}")).await;
+        }
+    }
+    if problems.len() > PROBLEMS_LOGGED {
+        let more = problems.len() - PROBLEMS_LOGGED;
+        client
+            .log_message(
+                MessageType::WARNING,
+                format!(
+                    "wikilsp: {more} more files could not be read as notes (see the server's log)"
+                ),
+            )
+            .await;
+    }
 }
 
 /// Our own watcher of the workspace folders (Neovim on Linux, for one, does not watch files
@@ -128,6 +174,7 @@ pub struct Watcher {
 impl Watcher {
     pub fn start(
         roots: &[PathBuf],
+        client: Client,
         state: Arc<State>,
         diagnostics: DiagnosticsWorker,
     ) -> Option<Watcher> {
@@ -146,7 +193,9 @@ impl Watcher {
             }
             Err(e) => tracing::warn!("file watcher: {e}"),
         };
-        let mut inner = match notify::recommended_watcher(handler) {
+        // Symbolic links are not followed: one to `/` would have us watch the whole system.
+        let config = notify::Config::default().with_follow_symlinks(false);
+        let mut inner = match notify::RecommendedWatcher::new(handler, config) {
             Ok(w) => w,
             Err(e) => {
                 tracing::warn!(
@@ -172,8 +221,11 @@ impl Watcher {
                 paths.dedup();
                 let state = state.clone();
                 let changed = tokio::task::spawn_blocking(move || state.disk_changed(&paths)).await;
-                if changed.is_ok_and(|c| c.updated + c.removed > 0) {
-                    diagnostics.refresh();
+                if let Ok(c) = changed {
+                    log_problems(&client, &c.problems).await;
+                    if c.updated + c.removed > 0 {
+                        diagnostics.refresh();
+                    }
                 }
             }
         });

@@ -5,10 +5,12 @@ pub mod convert;
 mod diagnostics;
 mod indexing;
 mod state;
+mod transport;
 
 pub use state::apply_change;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -48,37 +50,113 @@ pub struct WikiLsp {
     /// The client's settings (`initializationOptions`, then `didChangeConfiguration`), which
     /// win over `.wikilsp.toml`.
     client_settings: Mutex<Option<serde_json::Value>>,
+    /// Set by `shutdown`: the exit code depends on it.
+    shut_down: Arc<AtomicBool>,
+    /// The client's protocol problems already logged to it, by kind and URI: each is logged
+    /// once, however often the client repeats it.
+    logged: Mutex<std::collections::HashSet<(&'static str, String)>>,
 }
 
-/// Serves the protocol over the given streams until the client exits.
-pub async fn serve<I, O>(input: I, output: O)
+/// How a session over the protocol ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// `shutdown`, then `exit` (or the input closed): the process exits with code 0.
+    Clean,
+    /// `exit` or the end of the input without `shutdown` first: the protocol asks for exit
+    /// code 1.
+    WithoutShutdown,
+}
+
+impl Ending {
+    pub fn exit_code(self) -> std::process::ExitCode {
+        match self {
+            Ending::Clean => std::process::ExitCode::SUCCESS,
+            Ending::WithoutShutdown => std::process::ExitCode::from(1),
+        }
+    }
+}
+
+/// How many requests and notifications are served at once. A request runs on a snapshot in
+/// a blocking task, so slow ones (references on a huge vault, a big rename) only hold their
+/// slot; with tower-lsp's default of 4, four of them stopped every other message, typing
+/// included.
+const CONCURRENCY: usize = 64;
+
+/// Set in the environment, it gives a release build the test requests of a debug build
+/// (`wikilsp/debugState` and the like), so that the tests can measure a release server.
+pub const TEST_METHODS_VAR: &str = "WIKILSP_TEST_METHODS";
+
+/// Serves the protocol over the given streams until the client exits (or the input ends).
+pub async fn serve<I, O>(input: I, output: O) -> Ending
+where
+    I: AsyncRead + Unpin + Send + 'static,
+    O: AsyncWrite,
+{
+    // tower-lsp reads what the sanitizer lets through, in a pipe that ends when the input ends.
+    // The sanitizer is a task of its own: tower-lsp decodes and runs every message on one task,
+    // which has enough to do.
+    let (pipe_in, pipe_out) = tokio::io::duplex(1 << 20);
+    let pump = tokio::spawn(transport::sanitize(input, pipe_in));
+    let ending = serve_sanitized(pipe_out, output).await;
+    pump.abort();
+    ending
+}
+
+/// [`serve`] for an input already through `transport::sanitize`.
+async fn serve_sanitized<I, O>(input: I, output: O) -> Ending
 where
     I: AsyncRead + Unpin,
     O: AsyncWrite,
 {
-    let mut builder = LspService::build(WikiLsp::new);
-    if cfg!(debug_assertions) {
-        // Lets the tests check that a panic inside a request leaves the server serving.
+    let shut_down = Arc::new(AtomicBool::new(false));
+    let flag = shut_down.clone();
+    let mut builder = LspService::build(move |client| WikiLsp::new(client, flag.clone()));
+    if cfg!(debug_assertions) || std::env::var_os(TEST_METHODS_VAR).is_some() {
+        // Hooks for the tests: a panic inside a request (the server must go on), a slow
+        // request (to cancel), and a look at the server's own state.
         builder = builder
             .custom_method("wikilsp/debugPanic", WikiLsp::debug_panic)
+            .custom_method("wikilsp/debugSleep", WikiLsp::debug_sleep)
+            .custom_method("wikilsp/debugState", WikiLsp::debug_state)
             .custom_method("wikilsp/debugStats", WikiLsp::debug_stats)
             .custom_method("wikilsp/debugHoldIndexing", WikiLsp::debug_hold_indexing);
     }
+    builder = builder.custom_method(transport::INVALID_MESSAGE, WikiLsp::invalid_message);
     let (service, socket) = builder.finish();
-    Server::new(input, output, socket).serve(service).await;
+    Server::new(input, output, socket)
+        .concurrency_level(CONCURRENCY)
+        .serve(service)
+        .await;
+    if shut_down.load(Ordering::SeqCst) {
+        Ending::Clean
+    } else {
+        tracing::warn!("the client left without a shutdown request");
+        Ending::WithoutShutdown
+    }
 }
 
-/// Serves over stdin/stdout on a new runtime (the `wikilsp` command).
-pub fn run_stdio() {
+/// Serves over stdin/stdout on a new runtime (the `wikilsp` command); the exit code follows
+/// the protocol (0 after `shutdown`, else 1).
+pub fn run_stdio() -> std::process::ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("cannot start the async runtime");
-    runtime.block_on(serve(tokio::io::stdin(), tokio::io::stdout()));
+    let (ending, written) = runtime.block_on(async {
+        let (input, output, written) = transport::stdio();
+        (serve_sanitized(input, output).await, written)
+    });
+    // What the server wrote is on its way out (the stream closed with the server): let the
+    // thread finish writing it, unless the client no longer reads.
+    let _ = written.recv_timeout(std::time::Duration::from_secs(2));
+    // Dropping the runtime would wait for every blocking task: a scan of a huge vault, a long
+    // request. The client is gone; so do we.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    ending.exit_code()
 }
 
 impl WikiLsp {
-    fn new(client: Client) -> WikiLsp {
+    fn new(client: Client, shut_down: Arc<AtomicBool>) -> WikiLsp {
         let state = Arc::new(State::default());
         WikiLsp {
             diagnostics: DiagnosticsWorker::start(client.clone(), state.clone()),
@@ -88,6 +166,26 @@ impl WikiLsp {
             watcher: Mutex::new(None),
             config_problems: Mutex::default(),
             client_settings: Mutex::default(),
+            shut_down,
+            logged: Mutex::default(),
+        }
+    }
+
+    /// Logs a problem with the client's messages: to stderr always, to the client
+    /// (`window/logMessage`) the first time this kind of problem happens to this URI.
+    async fn client_problem(
+        &self,
+        kind: &'static str,
+        uri: &str,
+        level: MessageType,
+        text: String,
+    ) {
+        tracing::warn!("{text}");
+        let first = self.logged.lock().unwrap().insert((kind, uri.to_owned()));
+        if first {
+            self.client
+                .log_message(level, format!("wikilsp: {text}"))
+                .await;
         }
     }
 
@@ -102,8 +200,12 @@ impl WikiLsp {
         T: Send + 'static,
         F: FnOnce(Arc<Snapshot>) -> T + Send + 'static,
     {
-        let snapshot = self.state.snapshot();
-        match tokio::task::spawn_blocking(move || f(snapshot)).await {
+        // What the request sees is taken now, in the order of the messages (an O(1) capture);
+        // making it a snapshot, which may parse a document just changed, is done with the
+        // request, off the thread that reads every message.
+        let capture = self.state.capture();
+        let state = self.state.clone();
+        match tokio::task::spawn_blocking(move || f(state.resolve(capture))).await {
             Ok(v) => Ok(v),
             Err(e) => {
                 tracing::error!("{what} failed: {e}");
@@ -365,6 +467,7 @@ impl LanguageServer for WikiLsp {
     }
 
     async fn shutdown(&self) -> Result<()> {
+        self.shut_down.store(true, Ordering::SeqCst);
         self.watcher.lock().unwrap().take();
         Ok(())
     }
@@ -381,16 +484,64 @@ impl LanguageServer for WikiLsp {
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
         // Applied before the first await, so edits apply in the order they arrived.
         let doc = params.text_document;
-        if self
+        let report = self
             .state
-            .change(&doc.uri, doc.version, params.content_changes)
-        {
-            self.diagnostics.refresh();
-        } else {
-            tracing::warn!(
-                uri = doc.uri.as_str(),
-                "change for a document that is not open; ignored"
-            );
+            .change(&doc.uri, doc.version, params.content_changes);
+        let uri = doc.uri.as_str();
+        match &report.changed {
+            state::Changed::Applied => {}
+            state::Changed::OpenedFromDisk => {
+                self.client_problem(
+                    "change-unopened",
+                    uri,
+                    MessageType::INFO,
+                    format!("{uri} was changed without being opened: opened from its file"),
+                )
+                .await;
+            }
+            state::Changed::Moved { from } => {
+                self.client_problem(
+                    "change-moved",
+                    uri,
+                    MessageType::INFO,
+                    format!(
+                        "{uri} was changed without being opened after {} moved there: the open document follows its file",
+                        from.as_str()
+                    ),
+                )
+                .await;
+            }
+            state::Changed::Ignored => {
+                self.client_problem(
+                    "change-unknown",
+                    uri,
+                    MessageType::WARNING,
+                    format!("a change of {uri}, which is neither open nor a file: ignored"),
+                )
+                .await;
+                return;
+            }
+        }
+        self.diagnostics.refresh();
+        if let Some((old, new)) = report.version_backwards {
+            self.client_problem(
+                "version-backwards",
+                uri,
+                MessageType::WARNING,
+                format!("the version of {uri} went from {old} to {new}; the change was applied"),
+            )
+            .await;
+        }
+        if report.reversed_ranges > 0 {
+            self.client_problem(
+                "reversed-range",
+                uri,
+                MessageType::WARNING,
+                format!(
+                    "a change of {uri} has a range that ends before it starts: applied to the text between its ends"
+                ),
+            )
+            .await;
         }
     }
 
@@ -427,10 +578,11 @@ impl LanguageServer for WikiLsp {
             .collect();
         let state = self.state.clone();
         let changes = tokio::task::spawn_blocking(move || state.disk_changed(&paths)).await;
-        if let Ok(c) = changes
-            && c.updated + c.removed > 0
-        {
-            self.diagnostics.refresh();
+        if let Ok(c) = changes {
+            if c.updated + c.removed > 0 {
+                self.diagnostics.refresh();
+            }
+            indexing::log_problems(&self.client, &c.problems).await;
         }
     }
 
@@ -464,10 +616,7 @@ impl LanguageServer for WikiLsp {
         let p = params.text_document_position_params;
         self.read("definition", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let locations: Vec<Location> = ide::definition(&view.vault, pos)
-                .into_iter()
-                .filter_map(|t| snap.location(t))
-                .collect();
+            let locations = snap.locations(&ide::definition(&view.vault, pos));
             match locations.len() {
                 0 => None,
                 1 => Some(GotoDefinitionResponse::Scalar(
@@ -758,12 +907,21 @@ impl LanguageServer for WikiLsp {
         let answer = self
             .read("rename", move |snap| {
                 let Some((pos, view)) = position_in(&snap, &p.text_document, p.position) else {
-                    return Ok(None);
+                    return Ok((None, Vec::new()));
                 };
                 let edit = ide::rename(&view.vault, pos, &new_name)?;
-                Ok(workspace_edit(&snap, edit))
+                let moves: Vec<(PathBuf, PathBuf)> = edit
+                    .file_renames
+                    .iter()
+                    .filter_map(|(id, new)| Some((view.vault.note(*id)?.path.clone(), new.clone())))
+                    .collect();
+                Ok((workspace_edit(&snap, edit), moves))
             })
             .await?;
+        let answer = answer.map(|(edit, moves)| {
+            self.state.expect_moves(moves);
+            edit
+        });
         answer.map_err(|e: ide::RenameError| Error {
             // RequestFailed: the request was valid, but the rename cannot be done.
             code: ErrorCode::ServerError(-32803),
@@ -784,9 +942,13 @@ impl LanguageServer for WikiLsp {
                 })
                 .collect();
             let edit = ide::will_rename_files(&snap.vault, &renames);
-            workspace_edit(&snap, edit)
+            (workspace_edit(&snap, edit), renames)
         })
         .await
+        .map(|(edit, renames)| {
+            self.state.expect_moves(renames);
+            edit
+        })
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
@@ -802,13 +964,16 @@ impl LanguageServer for WikiLsp {
             let uri = params.text_document.uri;
             let view = snap.file(&uri)?;
             let file = &view.file;
+            let a = file
+                .lines
+                .offset(&file.text, params.range.start, snap.encoding);
+            let b = file
+                .lines
+                .offset(&file.text, params.range.end, snap.encoding);
+            // A range that ends before it starts means the text between its ends.
             let range = syntax::TextRange {
-                start: file
-                    .lines
-                    .offset(&file.text, params.range.start, snap.encoding),
-                end: file
-                    .lines
-                    .offset(&file.text, params.range.end, snap.encoding),
+                start: a.min(b),
+                end: a.max(b),
             };
             let options = ide::DiagnosticsOptions {
                 check_links: snap.indexed,
@@ -974,10 +1139,44 @@ impl WikiLsp {
         Ok(json!(hold))
     }
 
+    /// Stands for a message the client sent broken (see `transport`): answered with its error.
+    async fn invalid_message(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        Err(transport::invalid_message_error(&params))
+    }
+
+    /// A request that takes `ms` milliseconds: of a blocking thread, as a long one does, with
+    /// `"blocking": true`; else of an async wait (which a cancellation ends at once).
+    async fn debug_sleep(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        let ms = params.get("ms").and_then(|v| v.as_u64()).unwrap_or(1000);
+        let duration = std::time::Duration::from_millis(ms);
+        if params.get("blocking").and_then(|v| v.as_bool()) == Some(true) {
+            self.read("debug sleep", move |_| std::thread::sleep(duration))
+                .await?;
+        } else {
+            tokio::time::sleep(duration).await;
+        }
+        Ok(json!({ "slept": ms }))
+    }
+
+    /// What the server holds: its notes, the open documents (with the text of the one named
+    /// by `uri`, if any), how much note text it keeps, and the process's memory.
+    async fn debug_state(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        let uri = params
+            .get("uri")
+            .and_then(|u| u.as_str())
+            .and_then(|u| u.parse::<Uri>().ok());
+        self.read("debug state", move |snap| snap.debug_state(uri.as_ref()))
+            .await
+    }
+
     fn start_own_watcher(&self) {
         let roots = self.state.roots();
-        let watcher =
-            indexing::Watcher::start(&roots, self.state.clone(), self.diagnostics.clone());
+        let watcher = indexing::Watcher::start(
+            &roots,
+            self.client.clone(),
+            self.state.clone(),
+            self.diagnostics.clone(),
+        );
         *self.watcher.lock().unwrap() = watcher;
     }
 

@@ -22,9 +22,12 @@ use crate::syntax::{self, ParsedNote};
 
 pub use mentions::{MIN_MENTION_CHARS, MentionMatcher, NameMatch, fold_case};
 pub use resolve::Resolution;
+#[cfg(debug_assertions)]
+pub use scan::hooks;
 pub use scan::{
-    Detail, ScanError, ScannedNote, is_config_ignored, is_git_ignored, is_hidden_below,
-    is_note_path, list_notes, read_note_file, scan_folder, scan_folders,
+    Detail, LOSSY_MESSAGE, ReadError, ScanError, ScanProblem, ScannedNote, is_config_ignored,
+    is_git_ignored, is_hidden_below, is_note_path, list_notes, read_note, read_note_file,
+    scan_folder, scan_folders,
 };
 
 /// A note's handle inside one vault (stable while the note exists).

@@ -4,8 +4,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -19,16 +19,95 @@ pub struct ScannedNote {
     pub parsed: ParsedNote,
 }
 
-/// A file or folder that could not be read as a note, and why.
+/// A file or folder that could not be read as a note (or was read with losses), and why.
 #[derive(Debug, Clone)]
 pub struct ScanError {
     pub path: PathBuf,
     pub message: String,
+    pub kind: ScanProblem,
+}
+
+/// What went wrong with a file of the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanProblem {
+    /// Not read: unreadable, binary, a symlink loop, a folder that cannot be listed.
+    Skipped,
+    /// Read, but its bytes are not all UTF-8: the bad ones became U+FFFD.
+    Lossy,
+    /// Listed, then gone before it was read (deleted or moved meanwhile): not a problem of
+    /// the vault.
+    Vanished,
 }
 
 impl fmt::Display for ScanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// Why a note file could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// There is no such file (any more).
+    NotFound,
+    /// Anything else, said in a sentence.
+    Other(String),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::NotFound => write!(f, "no such file"),
+            ReadError::Other(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+/// The message of a note read with U+FFFD in place of bytes that are not UTF-8.
+pub const LOSSY_MESSAGE: &str =
+    "not valid UTF-8: read with U+FFFD in place of the bad bytes (save it as UTF-8)";
+
+/// Test hooks, in debug builds only: code run just before a scan reads each file, so that the
+/// races of a live file system (a file deleted between listing and reading) happen on cue.
+#[cfg(debug_assertions)]
+pub mod hooks {
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex};
+
+    type Hook = Arc<dyn Fn(&Path) + Send + Sync>;
+
+    static BEFORE_READ: Mutex<Vec<(u64, PathBuf, Hook)>> = Mutex::new(Vec::new());
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    /// Runs `hook` before a scan reads any file under `folder`, until the guard drops.
+    pub fn before_read(folder: &Path, hook: impl Fn(&Path) + Send + Sync + 'static) -> Guard {
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        BEFORE_READ
+            .lock()
+            .unwrap()
+            .push((id, folder.to_path_buf(), Arc::new(hook)));
+        Guard(id)
+    }
+
+    pub struct Guard(u64);
+
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            BEFORE_READ.lock().unwrap().retain(|h| h.0 != self.0);
+        }
+    }
+
+    pub(super) fn run_before_read(path: &Path) {
+        let hooks: Vec<Hook> = BEFORE_READ
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| path.starts_with(&h.1))
+            .map(|h| h.2.clone())
+            .collect();
+        for hook in hooks {
+            hook(path);
+        }
     }
 }
 
@@ -84,14 +163,27 @@ pub fn is_git_ignored(root: &Path, path: &Path) -> bool {
 /// Reads a note file as text. Invalid UTF-8 is replaced (the note stays usable); a file that
 /// looks binary (a NUL byte near its start) is refused.
 pub fn read_note_file(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    read_note(path)
+        .map(|(text, _)| text)
+        .map_err(|e| e.to_string())
+}
+
+/// [`read_note_file`], telling apart a file that is not there, and whether the text had to be
+/// repaired (`true`: bytes that are not UTF-8 became U+FFFD).
+pub fn read_note(path: &Path) -> Result<(String, bool), ReadError> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        _ => ReadError::Other(format!("cannot read it: {e}")),
+    })?;
     let head = &bytes[..bytes.len().min(8192)];
     if head.contains(&0) {
-        return Err("looks like a binary file (it holds NUL bytes); skipped".to_owned());
+        return Err(ReadError::Other(
+            "looks like a binary file (it holds NUL bytes)".to_owned(),
+        ));
     }
     match String::from_utf8(bytes) {
-        Ok(text) => Ok(text),
-        Err(e) => Ok(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        Ok(text) => Ok((text, false)),
+        Err(e) => Ok((String::from_utf8_lossy(e.as_bytes()).into_owned(), true)),
     }
 }
 
@@ -119,6 +211,11 @@ pub fn is_config_ignored(vault_root: &Path, config: &Config, path: &Path) -> boo
 
 /// Lists the note files under `root` (a folder of the vault at `vault_root`), skipping hidden
 /// folders, what `.gitignore` ignores and the configuration's `ignore` folders.
+///
+/// Symbolic links are followed when they lead out of the vault. A link to a folder inside the
+/// vault is not (its notes are read at their own paths, not twice), nor one to a folder that
+/// holds the vault (`.`, `..`, `/`: a loop, reported), and a link to a note of the vault is no
+/// second note.
 pub fn list_notes(
     root: &Path,
     vault_root: &Path,
@@ -126,13 +223,47 @@ pub fn list_notes(
     errors: &Mutex<Vec<ScanError>>,
 ) -> Vec<PathBuf> {
     let found = Mutex::new(Vec::new());
+    // Links to notes of the vault: (the link, the note's path in the vault).
+    let aliases = Mutex::new(Vec::new());
+    let loops: Arc<Mutex<Vec<ScanError>>> = Arc::default();
+    let vault_real = vault_root
+        .canonicalize()
+        .unwrap_or_else(|_| vault_root.to_path_buf());
     let mut builder = ignore::WalkBuilder::new(root);
-    if let Some(matcher) = ignore_matcher(vault_root, config) {
+    {
+        let matcher = ignore_matcher(vault_root, config);
+        let loops = loops.clone();
+        let vault_real = vault_real.clone();
         builder.filter_entry(move |e| {
             let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            !matcher
-                .matched_path_or_any_parents(e.path(), is_dir)
-                .is_ignore()
+            if matcher
+                .as_ref()
+                .is_some_and(|m| m.matched_path_or_any_parents(e.path(), is_dir).is_ignore())
+            {
+                return false;
+            }
+            if e.depth() > 0
+                && is_dir
+                && e.path_is_symlink()
+                && let Ok(real) = e.path().canonicalize()
+            {
+                if vault_real.starts_with(&real) {
+                    loops.lock().unwrap().push(ScanError {
+                        path: e.path().to_path_buf(),
+                        message: format!(
+                            "a symbolic link to {}, which holds the vault (a loop); not followed",
+                            real.display()
+                        ),
+                        kind: ScanProblem::Skipped,
+                    });
+                    return false;
+                }
+                if real.starts_with(&vault_real) {
+                    // Read where it really is.
+                    return false;
+                }
+            }
+            true
         });
     }
     let walker = builder
@@ -144,7 +275,7 @@ pub fn list_notes(
         .follow_links(true)
         .build_parallel();
     walker.run(|| {
-        let found = &found;
+        let (found, aliases, vault_real) = (&found, &aliases, &vault_real);
         Box::new(move |entry| {
             match entry {
                 Ok(entry) => {
@@ -153,44 +284,62 @@ pub fn list_notes(
                         && config.is_note_path(entry.path())
                         && !is_hidden_below(root, entry.path())
                     {
-                        found.lock().unwrap().push(entry.into_path());
+                        if entry.path_is_symlink()
+                            && let Ok(real) = entry.path().canonicalize()
+                            && let Ok(rel) = real.strip_prefix(vault_real)
+                        {
+                            let target = vault_root.join(rel);
+                            aliases.lock().unwrap().push((entry.into_path(), target));
+                        } else {
+                            found.lock().unwrap().push(entry.into_path());
+                        }
                     }
                 }
                 Err(err) => {
                     let path = error_path(&err).unwrap_or_else(|| root.to_path_buf());
                     errors.lock().unwrap().push(ScanError {
                         path,
-                        message: err.to_string(),
+                        message: walk_message(&err),
+                        kind: ScanProblem::Skipped,
                     });
                 }
             }
             ignore::WalkState::Continue
         })
     });
+    errors
+        .lock()
+        .unwrap()
+        .extend(std::mem::take(&mut *loops.lock().unwrap()));
     let mut found = found.into_inner().unwrap();
     found.sort_unstable_by(|a, b| path_order(a, b));
+    // A link to a note of the vault is no second note, unless the note is hidden or ignored:
+    // then the link stands for it.
+    for (link, target) in aliases.into_inner().unwrap() {
+        if is_hidden_below(vault_root, &target)
+            || is_git_ignored(vault_root, &target)
+            || is_config_ignored(vault_root, config, &target)
+        {
+            found.push(link);
+        }
+    }
+    found.sort_unstable_by(|a, b| path_order(a, b));
+    found.dedup();
     found
 }
 
-/// The order of paths component by component (`a/b` before `a-b`, as `Path`'s own `Ord`),
-/// compared on bytes: `Path::cmp` parses components and sorting 100,000 paths with it was a
-/// tenth of indexing.
-pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
-    let (a, b) = (
-        a.as_os_str().as_encoded_bytes(),
-        b.as_os_str().as_encoded_bytes(),
-    );
-    let rank = |c: u8| {
-        if std::path::is_separator(c as char) {
-            0
-        } else {
-            c as u16 + 1
-        }
-    };
-    let common = a.iter().zip(b).position(|(x, y)| x != y);
-    match common {
-        Some(i) => rank(a[i]).cmp(&rank(b[i])),
-        None => a.len().cmp(&b.len()),
+/// A walk error in a sentence, without the path (which the report names first).
+fn walk_message(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => walk_message(err),
+        ignore::Error::Loop { ancestor, .. } => format!(
+            "a symbolic link that loops back to {}; not followed",
+            ancestor.display()
+        ),
+        ignore::Error::Io(e) => format!("cannot read it: {e}"),
+        other => other.to_string(),
     }
 }
 
@@ -248,22 +397,66 @@ pub fn scan_folders(
     let notes: Vec<ScannedNote> = paths
         .into_par_iter()
         .filter_map(|path| {
-            let result = read_note_file(&path);
+            #[cfg(debug_assertions)]
+            hooks::run_before_read(&path);
+            let result = read_note(&path);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            let problem = |kind, message: String| ScanError {
+                path: path.clone(),
+                message,
+                kind,
+            };
             match result {
-                Ok(text) => {
+                Ok((text, lossy)) => {
+                    if lossy {
+                        let p = problem(ScanProblem::Lossy, LOSSY_MESSAGE.to_owned());
+                        errors.lock().unwrap().push(p);
+                    }
                     let parsed = match detail {
                         Detail::Full => syntax::parse_note(&text),
                         Detail::Index => syntax::parse_note_slim(&text),
                     };
                     Some(ScannedNote { parsed, path })
                 }
-                Err(message) => {
-                    errors.lock().unwrap().push(ScanError { path, message });
+                Err(ReadError::NotFound) => {
+                    let p = problem(
+                        ScanProblem::Vanished,
+                        "gone before it could be read".to_owned(),
+                    );
+                    errors.lock().unwrap().push(p);
+                    None
+                }
+                Err(ReadError::Other(message)) => {
+                    errors
+                        .lock()
+                        .unwrap()
+                        .push(problem(ScanProblem::Skipped, message));
                     None
                 }
             }
         })
         .collect();
     (notes, errors.into_inner().unwrap())
+}
+
+/// The order of paths component by component (`a/b` before `a-b`, as `Path`'s own `Ord`),
+/// compared on bytes: `Path::cmp` parses components and sorting 100,000 paths with it was a
+/// tenth of indexing.
+pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let rank = |c: u8| {
+        if std::path::is_separator(c as char) {
+            0
+        } else {
+            c as u16 + 1
+        }
+    };
+    let common = a.iter().zip(b).position(|(x, y)| x != y);
+    match common {
+        Some(i) => rank(a[i]).cmp(&rank(b[i])),
+        None => a.len().cmp(&b.len()),
+    }
 }

@@ -188,8 +188,19 @@ fn scanning_skips_hidden_and_ignored_folders_and_binary_files() {
         .collect();
     names.sort();
     assert_eq!(names, ["notes/B.MARKDOWN", "notes/a.md", "notes/latin1.md"]);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].message.contains("binary"));
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    let skipped: Vec<_> = errors
+        .iter()
+        .filter(|e| e.kind == ScanProblem::Skipped)
+        .collect();
+    assert_eq!(skipped.len(), 1, "{errors:?}");
+    assert!(skipped[0].message.contains("binary"));
+    assert!(skipped[0].path.ends_with("bin.md"));
+    let lossy: Vec<_> = errors
+        .iter()
+        .filter(|e| e.kind == ScanProblem::Lossy)
+        .collect();
+    assert!(lossy.len() == 1 && lossy[0].path.ends_with("latin1.md"));
     let latin = notes
         .iter()
         .find(|n| n.path.ends_with("latin1.md"))

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream, WriteHalf};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{mpsc, oneshot};
 
 /// A vault written to a temporary folder, and where the cursor was.
@@ -86,10 +86,37 @@ pub fn utf8_position(text: &str, offset: usize) -> Value {
     json!({ "line": line, "character": offset - line_start })
 }
 
-type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Value>>>>;
+/// Requests waiting for their answer.
+type Pending = Arc<Mutex<HashMap<i64, oneshot::Sender<Answer>>>>;
+
+/// A response as it arrived: its bytes, not parsed yet (a test that times many big answers
+/// must not spend its time parsing them meanwhile), and when its last byte was read.
+pub struct Answer {
+    pub bytes: Vec<u8>,
+    pub at: std::time::Instant,
+}
+
+impl Answer {
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.bytes).expect("a JSON answer")
+    }
+}
+
+/// The id of a response written as tower-lsp writes them (`{"jsonrpc":"2.0","result":…,
+/// "id":7}`), read from its last bytes without parsing it.
+fn response_id(body: &[u8]) -> Option<i64> {
+    let is_response = body.starts_with(br#"{"jsonrpc":"2.0","result":"#)
+        || body.starts_with(br#"{"jsonrpc":"2.0","error":"#);
+    let tail = body.strip_suffix(b"}")?;
+    let at = tail.iter().rposition(|b| !b.is_ascii_digit())?;
+    let digits = &tail[at + 1..];
+    (is_response && tail[..at + 1].ends_with(br#","id":"#) && !digits.is_empty())
+        .then(|| std::str::from_utf8(digits).ok()?.parse().ok())
+        .flatten()
+}
 
 pub struct TestServer {
-    writer: WriteHalf<DuplexStream>,
+    writer: Box<dyn AsyncWrite + Send + Unpin>,
     pending: Pending,
     notifications: mpsc::UnboundedReceiver<Value>,
     /// Every notification seen so far (also those consumed by waits).
@@ -99,8 +126,46 @@ pub struct TestServer {
     /// Our answers to the server's requests, waiting to be written.
     replies: Arc<Mutex<Vec<Value>>>,
     next_id: i64,
-    server: tokio::task::JoinHandle<()>,
+    server: ServerHandle,
     pub root: PathBuf,
+    /// Whether the check that the server reported no error has run (else it runs on drop).
+    checked: bool,
+}
+
+/// The server under test: a task of this process, or the real binary over stdio.
+enum ServerHandle {
+    Task(tokio::task::JoinHandle<wikilsp::lsp::Ending>),
+    Process {
+        child: tokio::process::Child,
+        /// What the server wrote to stderr (its log).
+        stderr: Arc<Mutex<String>>,
+    },
+}
+
+/// How a server ended, as far as a test can see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// The in-process server's `serve` returned this.
+    Served(wikilsp::lsp::Ending),
+    /// The process exited with this code (`None`: killed by a signal).
+    Exited(Option<i32>),
+}
+
+/// A request sent but not yet answered (see [`TestServer::start_request`]).
+pub struct InFlight {
+    pub id: i64,
+    /// When the request was written.
+    pub sent: std::time::Instant,
+    method: String,
+    rx: oneshot::Receiver<Answer>,
+}
+
+impl InFlight {
+    /// Where the response arrives, to await elsewhere (the server must not need answers from
+    /// the client meanwhile: nobody flushes them).
+    pub fn into_receiver(self) -> oneshot::Receiver<Answer> {
+        self.rx
+    }
 }
 
 /// The `initialize` params a client sends for the vault at `root`: the default capabilities
@@ -170,6 +235,74 @@ impl TestServer {
         let (server_read, server_write) = tokio::io::split(server_io);
         let server = tokio::spawn(wikilsp::lsp::serve(server_read, server_write));
         let (client_read, writer) = tokio::io::split(client_io);
+        Self::connect(
+            root,
+            client_read,
+            Box::new(writer),
+            ServerHandle::Task(server),
+        )
+    }
+
+    /// The real `wikilsp` binary (of this build) serving over stdio, before `initialize`.
+    /// `log` is its `WIKILSP_LOG` filter.
+    ///
+    /// `WIKILSP_TEST_SERVER` names another binary to run (a release build, to measure it); the
+    /// test requests are enabled in it.
+    pub fn spawn_process(root: &Path, log: &str) -> TestServer {
+        let binary = std::env::var("WIKILSP_TEST_SERVER")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_wikilsp").to_owned());
+        let mut child = tokio::process::Command::new(binary)
+            .env(wikilsp::lsp::TEST_METHODS_VAR, "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .env("WIKILSP_LOG", log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("cannot start the wikilsp binary");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let stderr: Arc<Mutex<String>> = Arc::default();
+        {
+            let stderr = stderr.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = err.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    stderr
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Self::connect(
+            root,
+            stdout,
+            Box::new(stdin),
+            ServerHandle::Process { child, stderr },
+        )
+    }
+
+    /// [`TestServer::spawn_process`], then `initialize` and `initialized`, and waits until the
+    /// vault is indexed.
+    pub async fn start_process(root: &Path, log: &str) -> TestServer {
+        let mut server = Self::spawn_process(root, log);
+        server.initialize(json!({})).await;
+        server.notify("initialized", json!({})).await;
+        server.wait_indexed().await;
+        server
+    }
+
+    fn connect(
+        root: &Path,
+        client_read: impl AsyncRead + Send + Unpin + 'static,
+        writer: Box<dyn AsyncWrite + Send + Unpin>,
+        server: ServerHandle,
+    ) -> TestServer {
         let pending: Pending = Arc::default();
         let server_requests: Arc<Mutex<Vec<Value>>> = Arc::default();
         let (note_tx, notifications) = mpsc::unbounded_channel();
@@ -178,9 +311,29 @@ impl TestServer {
             let pending = pending.clone();
             let server_requests = server_requests.clone();
             let replies = replies.clone();
+            // One task reads the messages' bytes (and notes when each arrived), another parses
+            // them: a slow parse of a big answer must not delay reading the next one.
+            let (bytes_tx, mut bytes_rx) =
+                mpsc::unbounded_channel::<(Vec<u8>, std::time::Instant)>();
             tokio::spawn(async move {
                 let mut reader = BufReader::new(client_read);
-                while let Some(msg) = read_message(&mut reader).await {
+                while let Some(frame) = read_frame(&mut reader).await {
+                    if bytes_tx.send(frame).is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                while let Some((body, at)) = bytes_rx.recv().await {
+                    if let Some(id) = response_id(&body) {
+                        if let Some(tx) = pending.lock().unwrap().remove(&id) {
+                            let _ = tx.send(Answer { bytes: body, at });
+                        }
+                        continue;
+                    }
+                    let Ok(msg) = serde_json::from_slice::<Value>(&body) else {
+                        continue;
+                    };
                     if msg.get("id").is_some() && msg.get("method").is_some() {
                         server_requests.lock().unwrap().push(msg.clone());
                         replies
@@ -189,9 +342,10 @@ impl TestServer {
                             .push(json!({ "jsonrpc": "2.0", "id": msg["id"], "result": null }));
                     } else if let Some(id) = msg.get("id").and_then(Value::as_i64) {
                         if let Some(tx) = pending.lock().unwrap().remove(&id) {
-                            let _ = tx.send(msg);
+                            let _ = tx.send(Answer { bytes: body, at });
                         }
                     } else {
+                        // Notifications, and answers to messages without a usable id.
                         let _ = note_tx.send(msg);
                     }
                 }
@@ -207,7 +361,67 @@ impl TestServer {
             next_id: 1,
             server,
             root: root.to_path_buf(),
+            checked: false,
         }
+    }
+
+    /// The server process's id (`None` for an in-process server).
+    pub fn pid(&self) -> Option<u32> {
+        match &self.server {
+            ServerHandle::Task(_) => None,
+            ServerHandle::Process { child, .. } => child.id(),
+        }
+    }
+
+    /// What the server process wrote to stderr so far (empty for an in-process server).
+    pub fn stderr(&self) -> String {
+        match &self.server {
+            ServerHandle::Task(_) => String::new(),
+            ServerHandle::Process { stderr, .. } => stderr.lock().unwrap().clone(),
+        }
+    }
+
+    /// Waits (up to `secs`) for the server to end; `None` if it is still running.
+    pub async fn wait_ended(&mut self, secs: u64) -> Option<Ended> {
+        let limit = Duration::from_secs(secs);
+        match &mut self.server {
+            ServerHandle::Task(handle) => match tokio::time::timeout(limit, handle).await {
+                Ok(r) => Some(Ended::Served(r.expect("the server task panicked"))),
+                Err(_) => None,
+            },
+            ServerHandle::Process { child, .. } => {
+                match tokio::time::timeout(limit, child.wait()).await {
+                    Ok(r) => Some(Ended::Exited(r.unwrap().code())),
+                    Err(_) => None,
+                }
+            }
+        }
+    }
+
+    /// Closes the client's end of the input stream (stdin of a process).
+    pub async fn close_input(&mut self) {
+        let _ = self.writer.shutdown().await;
+        // A process's stdin closes when dropped.
+        self.writer = Box::new(tokio::io::sink());
+    }
+
+    /// A notification as the bytes [`TestServer::send_bytes`] writes (to prepare many).
+    pub fn frame(method: &str, params: Value) -> Vec<u8> {
+        let body =
+            serde_json::to_vec(&json!({ "jsonrpc": "2.0", "method": method, "params": params }))
+                .unwrap();
+        [
+            format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes(),
+            body,
+        ]
+        .concat()
+    }
+
+    /// Writes raw bytes to the server, framing included (for malformed messages).
+    pub async fn send_bytes(&mut self, bytes: &[u8]) {
+        self.flush_replies().await;
+        self.writer.write_all(bytes).await.unwrap();
+        self.writer.flush().await.unwrap();
     }
 
     async fn send(&mut self, msg: Value) {
@@ -232,23 +446,48 @@ impl TestServer {
 
     /// Sends a request and returns its whole response (`result` or `error`).
     pub async fn request_raw(&mut self, method: &str, params: Value) -> Value {
+        let call = self.start_request(method, params).await;
+        self.finish_request(call).await
+    }
+
+    /// Sends a request without waiting for its answer (see [`TestServer::finish_request`]).
+    pub async fn start_request(&mut self, method: &str, params: Value) -> InFlight {
         let id = self.next_id;
         self.next_id += 1;
-        let (tx, mut rx) = oneshot::channel();
+        let (tx, rx) = oneshot::channel();
         self.pending.lock().unwrap().insert(id, tx);
-        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }))
-            .await;
+        let body = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+        let sent = std::time::Instant::now();
+        self.send(body).await;
+        InFlight {
+            id,
+            sent,
+            method: method.to_owned(),
+            rx,
+        }
+    }
+
+    /// Waits (up to 20 s) for the whole response to a request sent with
+    /// [`TestServer::start_request`].
+    pub async fn finish_request(&mut self, call: InFlight) -> Value {
+        let InFlight { method, mut rx, .. } = call;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             // Keep answering the server's own requests while we wait.
             tokio::select! {
-                r = &mut rx => return r.expect("the server dropped the request"),
+                r = &mut rx => return r.expect("the server dropped the request").value(),
                 _ = tokio::time::sleep(Duration::from_millis(5)) => {
                     self.flush_replies().await;
                     assert!(tokio::time::Instant::now() < deadline, "no answer to {method} within 20 s");
                 }
             }
         }
+    }
+
+    /// `$/cancelRequest` for a request in flight.
+    pub async fn cancel(&mut self, call: &InFlight) {
+        self.notify("$/cancelRequest", json!({ "id": call.id }))
+            .await;
     }
 
     /// Sends a request and returns its result, failing the test on an error.
@@ -293,6 +532,27 @@ impl TestServer {
                 }
                 Ok(None) => panic!("the server closed the connection while waiting for {what}"),
                 Err(_) => {}
+            }
+        }
+    }
+
+    /// Lets `ms` milliseconds pass while answering the server's requests and collecting its
+    /// notifications (for a test that waits on something else meanwhile).
+    pub async fn idle(&mut self, ms: u64) {
+        let until = tokio::time::Instant::now() + Duration::from_millis(ms);
+        loop {
+            self.flush_replies().await;
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            if let Ok(Some(msg)) = tokio::time::timeout(
+                left.min(Duration::from_millis(5)),
+                self.notifications.recv(),
+            )
+            .await
+            {
+                self.seen.push(msg);
             }
         }
     }
@@ -366,15 +626,67 @@ impl TestServer {
         .await;
     }
 
+    /// `shutdown` (which must succeed), then `exit`, without waiting for the server to end.
+    pub async fn shutdown_and_exit(&mut self) {
+        self.request("shutdown", json!(null)).await;
+        self.notify("exit", json!(null)).await;
+    }
+
     pub async fn shutdown(mut self) {
         self.request("shutdown", json!(null)).await;
         self.notify("exit", json!(null)).await;
-        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.server).await;
+        let _ = self.wait_ended(5).await;
         self.check_no_errors();
     }
 
-    /// The server must not have logged an error to the client.
+    /// The messages (`window/logMessage`) the server logged to the client so far, as
+    /// `(type, text)`: 1 error, 2 warning, 3 info, 4 log.
+    pub fn logs(&mut self) -> Vec<(u64, String)> {
+        while let Ok(msg) = self.notifications.try_recv() {
+            self.seen.push(msg);
+        }
+        self.seen
+            .iter()
+            .filter(|m| m["method"] == "window/logMessage")
+            .map(|m| {
+                (
+                    m["params"]["type"].as_u64().unwrap_or(0),
+                    m["params"]["message"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Waits for a logged message containing `needle`, lets later ones arrive, checks that it
+    /// was logged exactly once, and returns its type.
+    pub async fn logged_once(&mut self, needle: &str) -> u64 {
+        self.wait_for(&format!("a log message with {needle:?}"), |m| {
+            m["method"] == "window/logMessage"
+                && m["params"]["message"]
+                    .as_str()
+                    .is_some_and(|t| t.contains(needle))
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let found = self.logs_with(needle);
+        assert_eq!(found.len(), 1, "logged more than once: {found:#?}");
+        found[0].0
+    }
+
+    /// The logged messages that contain `needle`.
+    pub fn logs_with(&mut self, needle: &str) -> Vec<(u64, String)> {
+        self.logs()
+            .into_iter()
+            .filter(|(_, m)| m.contains(needle))
+            .collect()
+    }
+
+    /// The server must not have reported an error to the client: a `window/logMessage` or
+    /// `window/showMessage` of type 1. Warnings (type 2) are how the server reports problems
+    /// of the vault and of the client's messages; tests that provoke them assert them. Runs on
+    /// drop if the test did not run it (and is not already failing).
     pub fn check_no_errors(&mut self) {
+        self.checked = true;
         while let Ok(msg) = self.notifications.try_recv() {
             self.seen.push(msg);
         }
@@ -390,7 +702,18 @@ impl TestServer {
     }
 }
 
-async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Option<Value> {
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if !self.checked && !std::thread::panicking() {
+            self.check_no_errors();
+        }
+    }
+}
+
+/// The body of the next message, and when its last byte was read.
+async fn read_frame<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+) -> Option<(Vec<u8>, std::time::Instant)> {
     let mut len = None;
     loop {
         let mut line = String::new();
@@ -407,7 +730,7 @@ async fn read_message<R: tokio::io::AsyncBufRead + Unpin>(reader: &mut R) -> Opt
     }
     let mut body = vec![0; len?];
     reader.read_exact(&mut body).await.ok()?;
-    serde_json::from_slice(&body).ok()
+    Some((body, std::time::Instant::now()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -740,13 +1063,18 @@ pub fn uri_path(uri: &str) -> PathBuf {
     PathBuf::from(String::from_utf8(out).unwrap())
 }
 
-/// The byte offset of a UTF-16 LSP position (which must lie inside the text).
+/// The byte offset of a UTF-16 LSP position, which must lie inside the text: on an existing
+/// line, at most at its end, not inside a character (half of a surrogate pair) nor between the
+/// `\r` and `\n` of a line break.
 pub fn offset_of(text: &str, pos: &Value) -> usize {
     let line = pos["line"].as_u64().unwrap() as usize;
     let col = pos["character"].as_u64().unwrap() as usize;
     let mut start = 0;
     for _ in 0..line {
-        start += text[start..].find('\n').expect("line past the end") + 1;
+        start += text[start..]
+            .find('\n')
+            .unwrap_or_else(|| panic!("line {line} is past the end of the text"))
+            + 1;
     }
     let mut units = 0;
     for (i, c) in text[start..].char_indices() {
@@ -754,57 +1082,84 @@ pub fn offset_of(text: &str, pos: &Value) -> usize {
             return start + i;
         }
         assert!(
-            c != '\n' && units < col,
-            "column past the end of line {line}"
+            c != '\n' && !(c == '\r' && text[start + i..].starts_with("\r\n")) && units < col,
+            "column {col} is past the end of line {line} or inside a character"
         );
         units += c.len_utf16();
     }
-    assert_eq!(units, col, "column past the end of the text");
+    assert_eq!(units, col, "column {col} is past the end of the text");
     text.len()
 }
 
+/// The byte spans `(start, end, new text)` of one document's edits, checked as an editor
+/// needs them: every position inside the text, no range ending before it starts, and no two
+/// edits touching the same text (several may insert at one point, but a replacement at that
+/// point must come after the insertions, as the protocol says). Returned in the order to
+/// apply them from the end of the text backwards.
+pub fn edit_spans(uri: &str, text: &str, edits: &[Value]) -> Vec<(usize, usize, String)> {
+    let mut spans: Vec<(usize, usize, usize, String)> = edits
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let start = offset_of(text, &e["range"]["start"]);
+            let end = offset_of(text, &e["range"]["end"]);
+            assert!(
+                start <= end,
+                "an edit of {uri} with its end before its start: {e}"
+            );
+            (start, end, i, e["newText"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    // By position; edits at one point keep their order.
+    spans.sort_by_key(|s| (s.0, s.2));
+    for w in spans.windows(2) {
+        let ((s1, e1, ..), (s2, ..)) = (&w[0], &w[1]);
+        assert!(
+            e1 <= s2 && !(s1 == s2 && s1 != e1),
+            "overlapping edits in {uri}: {:?} and {:?}",
+            w[0],
+            w[1]
+        );
+    }
+    spans.into_iter().map(|(s, e, _, t)| (s, e, t)).collect()
+}
+
 /// Applies a `WorkspaceEdit` to the files on disk as an editor does: each `TextDocumentEdit`
-/// (UTF-16 positions, edits of one document never overlapping), then `rename`/`create`
-/// operations, in order. Also accepts the older `changes` map.
+/// (UTF-16 positions, checked by [`edit_spans`]), then `rename`/`create` operations, in order.
+/// Also accepts the older `changes` map, but not both forms at once, nor two edits of one
+/// document (the second would have to be written against the text the first made: a server
+/// that computes both on one snapshot loses text).
 pub fn apply_workspace_edit(edit: &Value) {
     let apply_text = |uri: &str, edits: &[Value]| {
         let path = uri_path(uri);
         let text = std::fs::read_to_string(&path).unwrap();
-        let mut spans: Vec<(usize, usize, String)> = edits
-            .iter()
-            .map(|e| {
-                let start = offset_of(&text, &e["range"]["start"]);
-                let end = offset_of(&text, &e["range"]["end"]);
-                assert!(start <= end, "an edit with its end before its start: {e}");
-                (start, end, e["newText"].as_str().unwrap().to_owned())
-            })
-            .collect();
-        spans.sort_by_key(|s| (s.0, s.1));
-        for w in spans.windows(2) {
-            assert!(
-                w[0].1 <= w[1].0,
-                "overlapping edits in {uri}: {:?} and {:?}",
-                w[0],
-                w[1]
-            );
-        }
+        let spans = edit_spans(uri, &text, edits);
         let mut out = text.clone();
         for (start, end, new) in spans.iter().rev() {
             out.replace_range(start..end, new);
         }
         std::fs::write(&path, out).unwrap();
     };
+    assert!(
+        edit.get("changes").is_none() || edit.get("documentChanges").is_none(),
+        "a WorkspaceEdit with both changes and documentChanges: {edit}"
+    );
     if let Some(changes) = edit["changes"].as_object() {
         for (uri, edits) in changes {
             apply_text(uri, edits.as_array().unwrap());
         }
     }
+    let mut edited = std::collections::HashSet::new();
     for op in edit["documentChanges"].as_array().into_iter().flatten() {
         match op["kind"].as_str() {
-            None => apply_text(
-                op["textDocument"]["uri"].as_str().unwrap(),
-                op["edits"].as_array().unwrap(),
-            ),
+            None => {
+                let uri = op["textDocument"]["uri"].as_str().unwrap();
+                assert!(
+                    edited.insert(uri.to_owned()),
+                    "two TextDocumentEdits of {uri} in one WorkspaceEdit: {edit}"
+                );
+                apply_text(uri, op["edits"].as_array().unwrap())
+            }
             Some("rename") => {
                 let (old, new) = (
                     uri_path(op["oldUri"].as_str().unwrap()),
