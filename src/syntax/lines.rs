@@ -70,15 +70,6 @@ impl LineMap {
             .is_none_or(|w| w & (1 << (line % 64)) == 0)
     }
 
-    /// `(line, column)` of both ends of `range`, columns in bytes, when both ends lie on ASCII
-    /// lines; `None` when only the text can tell the columns.
-    pub fn ascii_range(&self, range: TextRange) -> Option<((u32, u32), (u32, u32))> {
-        let (l1, s1) = self.line_of(range.start);
-        let (l2, s2) = self.line_of(range.end);
-        (self.is_ascii_line(l1) && self.is_ascii_line(l2))
-            .then_some(((l1, range.start - s1), (l2, range.end - s2)))
-    }
-
     /// Remembers the UTF-16 column of each of `offsets` that lies on a non-ASCII line, so that
     /// [`LineMap::utf16_range`] can place ranges ending there without the text. One walk over
     /// each such line, however many offsets it holds.
@@ -136,7 +127,7 @@ impl LineMap {
         Some((line, self.columns[i].1))
     }
 
-    /// Like [`LineMap::ascii_range`] but columns in bytes whatever the line holds (for clients
+    /// Like [`LineMap::utf16_range`] but columns in bytes whatever the line holds (for clients
     /// that count UTF-8).
     pub fn byte_range(&self, range: TextRange) -> ((u32, u32), (u32, u32)) {
         let (l1, s1) = self.line_of(range.start);
@@ -181,10 +172,10 @@ mod tests {
             let i = text.find(s).unwrap();
             TextRange::new(i, i + s.len())
         };
-        assert_eq!(map.ascii_range(at("[[x]]")), Some(((0, 3), (0, 8))));
-        assert_eq!(map.ascii_range(at("[[y]]")), None);
+        assert_eq!(map.utf16_range(at("[[x]]")), Some(((0, 3), (0, 8))));
+        assert_eq!(map.utf16_range(at("[[y]]")), None);
         assert_eq!(map.byte_range(at("[[y]]")), ((1, 3), (1, 8)));
-        assert_eq!(map.ascii_range(at("[[z]]")), Some(((2, 5), (2, 10))));
+        assert_eq!(map.utf16_range(at("[[z]]")), Some(((2, 5), (2, 10))));
         assert!(!map.is_ascii_line(1));
         assert!(map.is_ascii_line(2));
         let many: String = (0..200)
