@@ -193,7 +193,7 @@ fn view(vault: &Vault) -> IndexView {
         keys.extend(note.loose_keys.iter().cloned());
         for l in &note.parsed.links {
             keys.push(link_key(&l.target));
-            targets.push(l.target.clone());
+            targets.push(l.target.to_string());
         }
         targets.extend(note.names().map(str::to_string));
         notes.push((

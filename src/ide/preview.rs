@@ -23,6 +23,7 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
     };
     let video = parsed.video_id().map(str::trim).filter(|v| !v.is_empty());
     let ctx = Context {
+        text: &text,
         parsed: &parsed,
         vault,
         from: &note.path,
@@ -119,6 +120,7 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
 
 /// What rendering needs besides the text: the parse, and the vault to name linked notes.
 struct Context<'a> {
+    text: &'a str,
     parsed: &'a ParsedNote,
     vault: &'a Vault,
     from: &'a std::path::Path,
@@ -128,8 +130,8 @@ impl Context<'_> {
     /// A link as a reader sees it: its display text, else the title of the note it leads to
     /// (`From: [[ada_lovelace]]` reads "From: Ada Lovelace"), else its target.
     fn shown(&self, link: &Link) -> String {
-        if link.display.as_deref().is_some_and(|d| !d.is_empty()) || link.target.is_empty() {
-            return link.shown_text();
+        if link.display(self.text).is_some_and(|d| !d.is_empty()) || link.target.is_empty() {
+            return link.shown_text(self.text);
         }
         match self
             .vault
@@ -138,7 +140,7 @@ impl Context<'_> {
             .and_then(|id| self.vault.note(id))
         {
             Some(n) => n.title.clone(),
-            None => link.shown_text(),
+            None => link.shown_text(self.text),
         }
     }
 }

@@ -277,7 +277,7 @@ fn rename_heading(
         range: heading.text_range,
         new_text: new_name.to_owned(),
     });
-    let matches = |h: &Option<String>| {
+    let matches = |h: &Option<syntax::Name>| {
         h.as_deref()
             .is_some_and(|h| vault.find_heading(id, h) == Some(index))
     };

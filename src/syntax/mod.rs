@@ -13,6 +13,11 @@ pub use lines::LineMap;
 pub use parse::{parse_count, parse_note, parse_note_slim};
 pub use slug::{loose_key, loose_key_into, slug};
 
+/// A link's target or heading as written. Cheap to clone, one pointer wide: the index shares one
+/// copy between all the links of a scan that spell a name alike (a vault links to a few thousand
+/// topics hundreds of times each), which is most of the index's memory otherwise.
+pub type Name = arcstr::ArcStr;
+
 /// A half-open byte range `start..end` into a note's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub struct TextRange {
@@ -97,9 +102,6 @@ impl ParsedNote {
         self.problems = Vec::new();
         self.timestamps = Vec::new();
         self.code = Vec::new();
-        for link in &mut self.links {
-            link.display = None;
-        }
         self.links.shrink_to_fit();
         self.headings.shrink_to_fit();
     }
@@ -146,27 +148,33 @@ pub struct Link {
     pub embed: bool,
     /// Whether the link ends with `]]` on its line.
     pub closed: bool,
-    /// The target with surrounding whitespace removed (may be empty).
-    pub target: String,
+    /// The target with surrounding whitespace removed (may be empty). Shared between the links
+    /// of the index that spell it alike (see [`Name`]).
+    pub target: Name,
     /// Where the trimmed target is written; empty range at the position after `[[` (and
     /// whitespace) when the target is empty.
     pub target_range: TextRange,
     /// The part after `#`, trimmed, when there is a `#`.
-    pub heading: Option<String>,
+    pub heading: Option<Name>,
     pub heading_range: Option<TextRange>,
-    /// The part after `|`, trimmed, when there is a `|`.
-    pub display: Option<String>,
+    /// Where the part after `|` is written, trimmed, when there is a `|` (its text is read from
+    /// the note's text with [`Link::display`]: the index keeps no text of closed notes).
     pub display_range: Option<TextRange>,
 }
 
 impl Link {
+    /// The display text (the part after `|`, trimmed) read from `text`, the note's text.
+    pub fn display<'a>(&self, text: &'a str) -> Option<&'a str> {
+        self.display_range.and_then(|r| text.get(r.as_usize()))
+    }
+
     /// The text a reader sees: the display text, else the target (and heading).
-    pub fn shown_text(&self) -> String {
-        match (&self.display, &self.heading) {
-            (Some(d), _) if !d.is_empty() => d.clone(),
+    pub fn shown_text(&self, text: &str) -> String {
+        match (self.display(text), &self.heading) {
+            (Some(d), _) if !d.is_empty() => d.to_string(),
             (_, Some(h)) if !self.target.is_empty() => format!("{} > {}", self.target, h),
-            (_, Some(h)) => h.clone(),
-            _ => self.target.clone(),
+            (_, Some(h)) => h.to_string(),
+            _ => self.target.to_string(),
         }
     }
 }

@@ -11,7 +11,7 @@ mod tests;
 use std::collections::HashMap;
 
 use super::LineMap;
-use super::{Heading, Link, ParsedNote, TextRange};
+use super::{Heading, Link, Name, ParsedNote, TextRange};
 
 /// Parses a note. Never fails and never panics; every range lies inside `text` on `char`
 /// boundaries.
@@ -26,6 +26,38 @@ pub fn parse_note_slim(text: &str) -> ParsedNote {
     let mut note = parse(text, true);
     note.slim();
     note
+}
+
+thread_local! {
+    /// The names (link targets and headings) this thread's slim parses made, so that links
+    /// spelled alike share one copy. Only index scans use it (a few threads); a full parse of an
+    /// open note makes its own names, so editors' many blocking threads keep no tables.
+    static NAMES: std::cell::RefCell<rustc_hash::FxHashSet<Name>> = Default::default();
+}
+
+/// Bounds [`NAMES`] (the table starts over when full; names already handed out stay valid).
+const NAMES_LIMIT: usize = 1 << 16;
+
+/// `s` as a [`Name`]: from this thread's table when `shared`, else a fresh copy.
+pub(crate) fn name(s: &str, shared: bool) -> Name {
+    if s.is_empty() {
+        return Name::new();
+    }
+    if !shared {
+        return Name::from(s);
+    }
+    NAMES.with(|names| {
+        let mut names = names.borrow_mut();
+        if let Some(n) = names.get(s) {
+            return n.clone();
+        }
+        if names.len() >= NAMES_LIMIT {
+            names.clear();
+        }
+        let n = Name::from(s);
+        names.insert(n.clone());
+        n
+    })
 }
 
 /// How many notes this process has parsed: tests check that a change to one note parses that
@@ -424,7 +456,7 @@ fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String 
     out.trim().to_string()
 }
 
-/// Read from the text, not from `display`: the slim parse of the index makes no display texts.
+/// Display, target or heading, whichever a reader sees.
 fn link_text<'t>(text: &'t str, l: &'t Link) -> &'t str {
     let display = l.display_range.map(|r| &text[r.as_usize()]);
     match (display, &l.heading) {

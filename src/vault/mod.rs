@@ -18,7 +18,7 @@ type PSet<K> =
     imbl::GenericHashSet<K, rustc_hash::FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
 
 use crate::config::Config;
-use crate::syntax::{self, ParsedNote};
+use crate::syntax::{self, Name, ParsedNote};
 
 pub use mentions::{MIN_MENTION_CHARS, MentionMatcher, NameMatch, fold_case};
 pub use resolve::Resolution;
@@ -149,7 +149,7 @@ pub struct KeyLinks {
     /// Notes whose links use this key, with how many links each.
     pub sources: Vec<(NoteId, u32)>,
     /// The target texts written for this key, with how many links use each.
-    pub spellings: Vec<(Box<str>, u32)>,
+    pub spellings: Vec<(Name, u32)>,
 }
 
 impl KeyLinks {
@@ -161,7 +161,7 @@ impl KeyLinks {
     /// (not the first met: the order of `spellings` depends on which notes were edited last,
     /// and the index after edits must answer as a fresh scan would).
     pub fn main_spelling(&self) -> &str {
-        let mut best: Option<&(Box<str>, u32)> = None;
+        let mut best: Option<&(Name, u32)> = None;
         for s in &self.spellings {
             if best.is_none_or(|b| s.1 > b.1 || (s.1 == b.1 && s.0 < b.0)) {
                 best = Some(s);
@@ -281,7 +281,7 @@ pub fn key_hash(key: &str) -> u32 {
 thread_local! {
     /// Link targets repeat across notes (a vault links to a few thousand topics hundreds of
     /// times each): each indexing thread remembers the hashes of the targets it has seen.
-    static TARGET_HASHES: std::cell::RefCell<HashMap<Box<str>, u32>> =
+    static TARGET_HASHES: std::cell::RefCell<HashMap<Name, u32>> =
         std::cell::RefCell::new(HashMap::default());
 }
 
@@ -308,7 +308,7 @@ fn link_key_hashes(parsed: &ParsedNote) -> Box<[u32]> {
                 if cache.len() >= TARGET_CACHE_LIMIT {
                     cache.clear();
                 }
-                cache.insert(link.target.as_str().into(), h);
+                cache.insert(link.target.clone(), h);
                 h
             })
             .collect()
@@ -845,8 +845,8 @@ fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
             let mut key = String::new();
             for &(i, j) in pieces.iter().flat_map(|p| &p[s]) {
                 let link = &notes[i as usize].parsed.links[j as usize];
-                let target = link.target.as_str();
-                let group = match by_spelling.get(target) {
+                let target = &link.target;
+                let group = match by_spelling.get(target.as_str()) {
                     Some(&g) => g,
                     None => {
                         link_key_into(target, &mut key);
@@ -854,16 +854,20 @@ fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
                             groups.push((key.clone(), KeyLinks::default()));
                             groups.len() - 1
                         });
-                        by_spelling.insert(target, g);
+                        by_spelling.insert(target.as_str(), g);
                         g
                     }
                 };
                 let entry = &mut groups[group].1;
                 add_source(&mut entry.sources, NoteId(i), 1);
-                match entry.spellings.iter_mut().find(|s| *s.0 == *target) {
+                match entry.spellings.iter_mut().find(|s| s.0 == *target) {
                     Some(s) => s.1 += 1,
-                    None => entry.spellings.push((target.into(), 1)),
+                    None => entry.spellings.push((target.clone(), 1)),
                 }
+            }
+            for (_, group) in &mut groups {
+                group.sources.shrink_to_fit();
+                group.spellings.shrink_to_fit();
             }
             groups
         })
@@ -877,17 +881,17 @@ fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
 }
 
 /// A note's links grouped by key and spelling: (key, target as written, count).
-fn link_groups(parsed: &ParsedNote) -> Vec<(String, Box<str>, u32)> {
-    let mut counts: HashMap<&str, u32> = HashMap::default();
+fn link_groups(parsed: &ParsedNote) -> Vec<(String, Name, u32)> {
+    let mut counts: HashMap<&Name, u32> = HashMap::default();
     // An unclosed link's "target" is the rest of its line: not a name anyone links to.
     for link in &parsed.links {
         if !link.target.is_empty() && link.closed {
-            *counts.entry(link.target.as_str()).or_default() += 1;
+            *counts.entry(&link.target).or_default() += 1;
         }
     }
-    let mut groups: Vec<(String, Box<str>, u32)> = counts
+    let mut groups: Vec<(String, Name, u32)> = counts
         .into_iter()
-        .map(|(target, count)| (link_key(target), Box::from(target), count))
+        .map(|(target, count)| (link_key(target), target.clone(), count))
         .filter(|g| !g.0.is_empty())
         .collect();
     // A stable order keeps the index the same whatever the hash seed.
@@ -903,7 +907,7 @@ fn add_source(sources: &mut Vec<(NoteId, u32)>, id: NoteId, count: u32) {
     }
 }
 
-fn add_spelling(spellings: &mut Vec<(Box<str>, u32)>, target: Box<str>, count: u32) {
+fn add_spelling(spellings: &mut Vec<(Name, u32)>, target: Name, count: u32) {
     match spellings.iter_mut().find(|s| s.0 == target) {
         Some(s) => s.1 += count,
         None => spellings.push((target, count)),

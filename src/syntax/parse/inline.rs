@@ -186,12 +186,11 @@ impl Parser<'_> {
         let (ta, tb) = trim(self.text, c, hash.unwrap_or(target_end));
         let heading = hash.map(|h| trim(self.text, h + 1, target_end));
         let display = pipe.map(|p| trim(self.text, p + 1, content_end));
-        let piece = |(a, b): (usize, usize)| (self.text[a..b].to_string(), TextRange::new(a, b));
+        let slim = self.slim;
+        let piece =
+            |(a, b): (usize, usize)| (super::name(&self.text[a..b], slim), TextRange::new(a, b));
         let (heading, heading_range) = heading.map(piece).unzip();
-        let (display, display_range) = match display {
-            Some((a, b)) if self.slim => (None, Some(TextRange::new(a, b))),
-            display => display.map(piece).unzip(),
-        };
+        let display_range = display.map(|(a, b)| TextRange::new(a, b));
         let empty = ta == tb && heading.as_deref().is_none_or(str::is_empty);
 
         if self.slim {
@@ -213,11 +212,10 @@ impl Parser<'_> {
             range,
             embed,
             closed,
-            target: self.text[ta..tb].to_string(),
+            target: super::name(&self.text[ta..tb], slim),
             target_range: TextRange::new(ta, tb),
             heading,
             heading_range,
-            display,
             display_range,
         });
         range.end as usize
