@@ -393,3 +393,50 @@ second line: é [[glaze]]
     assert_eq!(locations(&got), expected);
     server.shutdown().await;
 }
+
+/// A hub with hundreds of backlinks: the answer is written by the server itself rather than by
+/// tower-lsp (see `lsp::raw`). It must be the same answer, placed exactly, and a small request
+/// sent with it must get its own answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_backlinks_come_back_whole_and_exact() {
+    let mut spec = String::from("//- /hub.md\n# Kiln $0log\n");
+    for i in 0..150 {
+        spec.push_str(&format!(
+            "//- /firings/firing_{i:03}.md\nFiring {i}: [[hub]], then Ж é 🎬 [[Hub | the hub]].\n"
+        ));
+    }
+    let fx = Fixture::new(&spec);
+    let hub = fx.path("hub.md");
+    let mut server = TestServer::start(fx.root()).await;
+    server.open(&hub).await;
+    server.wait_indexed().await;
+    let (_, pos) = fx.cursor();
+    let params = json!({
+        "textDocument": { "uri": uri(&hub) },
+        "position": pos,
+        "context": { "includeDeclaration": false },
+    });
+    let big = server
+        .start_request("textDocument/references", params)
+        .await;
+    let small = server
+        .start_request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri(&hub) }, "position": pos }),
+        )
+        .await;
+    let got = server.finish_request(big).await;
+    let hover = server.finish_request(small).await;
+    assert!(hover.get("error").is_none(), "{hover}");
+    let got = &got["result"];
+    let mut expected = Vec::new();
+    for i in 0..150 {
+        let rel = format!("firings/firing_{i:03}.md");
+        let text = fx.text(&rel);
+        expected.push((fx.uri(&rel), range_of(&text, "[[hub]]")));
+        expected.push((fx.uri(&rel), range_of(&text, "[[Hub | the hub]]")));
+    }
+    expected.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
+    assert_eq!(locations(got), expected);
+    server.shutdown().await;
+}

@@ -26,6 +26,18 @@ pub fn write_message(w: &mut dyn Write, msg: &Value) -> io::Result<()> {
 
 /// Reads one framed message; `Ok(None)` at a clean end of stream between messages.
 pub fn read_message(r: &mut impl BufRead) -> io::Result<Option<Value>> {
+    match read_frame(r)? {
+        Some(body) => parse_body(&body).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn parse_body(body: &[u8]) -> io::Result<Value> {
+    serde_json::from_slice(body).map_err(|e| bad(format!("bad JSON body: {e}")))
+}
+
+/// The body of one framed message, unparsed; `Ok(None)` at a clean end of stream.
+fn read_frame(r: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
     let mut length = None;
     let mut line = String::new();
     let mut headers = 0;
@@ -63,9 +75,7 @@ pub fn read_message(r: &mut impl BufRead) -> io::Result<Option<Value>> {
     let length = length.ok_or_else(|| bad("message without Content-Length".into()))?;
     let mut body = vec![0; length];
     r.read_exact(&mut body)?;
-    serde_json::from_slice(&body)
-        .map(Some)
-        .map_err(|e| bad(format!("bad JSON body: {e}")))
+    Ok(Some(body))
 }
 
 fn bad(msg: String) -> io::Error {
@@ -130,7 +140,7 @@ struct Log {
 }
 
 struct Shared {
-    pending: Mutex<HashMap<u64, mpsc::Sender<Value>>>,
+    pending: Mutex<HashMap<u64, mpsc::Sender<(Value, Instant)>>>,
     log: Mutex<Log>,
     changed: Condvar,
     writer: Mutex<Box<dyn Write + Send>>,
@@ -150,15 +160,21 @@ pub struct Pending {
     pub id: u64,
     pub method: String,
     pub sent: Instant,
-    rx: mpsc::Receiver<Value>,
+    rx: mpsc::Receiver<(Value, Instant)>,
 }
 
 impl Pending {
     /// The whole response message, or `Timeout` after `timeout` (the request stays pending, so
     /// waiting again is fine).
     pub fn wait(&self, timeout: Duration) -> Result<Value, ClientError> {
+        self.wait_timed(timeout).map(|(v, _)| v)
+    }
+
+    /// [`Pending::wait`], with how long the response took: from the request written to the
+    /// last byte of the response read.
+    pub fn wait_timed(&self, timeout: Duration) -> Result<(Value, Duration), ClientError> {
         match self.rx.recv_timeout(timeout) {
-            Ok(v) => Ok(v),
+            Ok((v, arrived)) => Ok((v, arrived.saturating_duration_since(self.sent))),
             Err(mpsc::RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
                 method: self.method.clone(),
                 after: timeout,
@@ -220,20 +236,34 @@ impl Connection {
         params: Value,
         timeout: Duration,
     ) -> Result<Value, ClientError> {
+        self.request_timed(method, params, timeout).map(|(v, _)| v)
+    }
+
+    /// [`Connection::request`], with the time from the request written to the last byte of
+    /// its response read.
+    pub fn request_timed(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<(Value, Duration), ClientError> {
         let pending = self.send_request(method, params)?;
-        let response = pending.wait(timeout);
+        let response = pending.wait_timed(timeout);
         self.forget(pending.id);
-        let mut response = response?;
+        let (mut response, took) = response?;
         if let Some(error) = response.get("error").filter(|e| !e.is_null()) {
             return Err(ClientError::Response {
                 method: method.to_string(),
                 error: error.clone(),
             });
         }
-        Ok(response
-            .get_mut("result")
-            .map(Value::take)
-            .unwrap_or(Value::Null))
+        Ok((
+            response
+                .get_mut("result")
+                .map(Value::take)
+                .unwrap_or(Value::Null),
+            took,
+        ))
     }
 
     /// Drops the routing entry of a request given up on, so its late answer is discarded.
@@ -328,8 +358,15 @@ impl Drop for Connection {
 
 fn read_loop(mut reader: impl BufRead, shared: &Shared) {
     let why = loop {
-        let msg = match read_message(&mut reader) {
-            Ok(Some(msg)) => msg,
+        // A message's time is when its last byte arrived: parsing it is the client's work.
+        let (msg, arrived) = match read_frame(&mut reader) {
+            Ok(Some(body)) => {
+                let arrived = Instant::now();
+                match parse_body(&body) {
+                    Ok(msg) => (msg, arrived),
+                    Err(e) => break format!("read error: {e}"),
+                }
+            }
             Ok(None) => break "end of stream".to_string(),
             Err(e) => break format!("read error: {e}"),
         };
@@ -344,7 +381,7 @@ fn read_loop(mut reader: impl BufRead, shared: &Shared) {
                     .as_u64()
                     .and_then(|id| shared.pending.lock().unwrap().remove(&id));
                 if let Some(tx) = tx {
-                    let _ = tx.send(msg);
+                    let _ = tx.send((msg, arrived));
                 }
             }
             (Some(method), id) => {
@@ -357,7 +394,7 @@ fn read_loop(mut reader: impl BufRead, shared: &Shared) {
                     }
                 }
                 let event = Event {
-                    at: Instant::now(),
+                    at: arrived,
                     method,
                     params,
                     is_request: id.is_some(),

@@ -144,11 +144,10 @@ fn scenario(
     let doc = json!({"uri": probe.uri});
     let at = |pos: (u32, u32)| json!({"line": pos.0, "character": pos.1});
     let timed = |method: &str, params: &Value, samples: &mut Vec<Duration>| {
-        let start = Instant::now();
-        let result = conn
-            .request(method, params.clone(), REQUEST_TIMEOUT)
+        let (result, took) = conn
+            .request_timed(method, params.clone(), REQUEST_TIMEOUT)
             .map_err(|e| e.to_string())?;
-        samples.push(start.elapsed());
+        samples.push(took);
         Ok::<Value, String>(result)
     };
 

@@ -143,8 +143,10 @@ impl Row {
     }
 
     fn target(&self, tier: Tier) -> String {
-        self.limit(tier)
-            .map_or_else(|| "none".to_string(), |l| format!("≤ {}", fmt(l, self.unit)))
+        self.limit(tier).map_or_else(
+            || "none".to_string(),
+            |l| format!("≤ {}", fmt(l, self.unit)),
+        )
     }
 }
 

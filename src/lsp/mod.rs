@@ -4,6 +4,7 @@
 pub mod convert;
 mod diagnostics;
 mod indexing;
+mod raw;
 mod state;
 mod transport;
 
@@ -50,6 +51,8 @@ pub struct WikiLsp {
     /// The client's settings (`initializationOptions`, then `didChangeConfiguration`), which
     /// win over `.wikilsp.toml`.
     client_settings: Mutex<Option<serde_json::Value>>,
+    /// Big answers written as JSON, waiting for their placeholders (see [`raw`]).
+    raw: Arc<raw::RawAnswers>,
     /// Set by `shutdown`: the exit code depends on it.
     shut_down: Arc<AtomicBool>,
     /// The client's protocol problems already logged to it, by kind and URI: each is logged
@@ -110,7 +113,10 @@ where
 {
     let shut_down = Arc::new(AtomicBool::new(false));
     let flag = shut_down.clone();
-    let mut builder = LspService::build(move |client| WikiLsp::new(client, flag.clone()));
+    let raw = Arc::new(raw::RawAnswers::default());
+    let answers = raw.clone();
+    let mut builder =
+        LspService::build(move |client| WikiLsp::new(client, flag.clone(), answers.clone()));
     if cfg!(debug_assertions) || std::env::var_os(TEST_METHODS_VAR).is_some() {
         // Hooks for the tests: a panic inside a request (the server must go on), a slow
         // request (to cancel), and a look at the server's own state.
@@ -123,10 +129,17 @@ where
     }
     builder = builder.custom_method(transport::INVALID_MESSAGE, WikiLsp::invalid_message);
     let (service, socket) = builder.finish();
-    Server::new(input, output, socket)
-        .concurrency_level(CONCURRENCY)
-        .serve(service)
-        .await;
+    // tower-lsp writes into a pipe; what comes out goes through `raw::splice` to the client.
+    let (to_splice, from_server) = tokio::io::duplex(1 << 20);
+    let serving = async move {
+        Server::new(input, to_splice, socket)
+            .concurrency_level(CONCURRENCY)
+            .serve(service)
+            .await;
+        // Dropping the pipe's end here ends the splice once it has passed everything on.
+    };
+    let output = std::pin::pin!(output);
+    tokio::join!(serving, raw::splice(from_server, output, raw));
     if shut_down.load(Ordering::SeqCst) {
         Ending::Clean
     } else {
@@ -156,9 +169,10 @@ pub fn run_stdio() -> std::process::ExitCode {
 }
 
 impl WikiLsp {
-    fn new(client: Client, shut_down: Arc<AtomicBool>) -> WikiLsp {
+    fn new(client: Client, shut_down: Arc<AtomicBool>, raw: Arc<raw::RawAnswers>) -> WikiLsp {
         let state = Arc::new(State::default());
         WikiLsp {
+            raw,
             diagnostics: DiagnosticsWorker::start(client.clone(), state.clone()),
             client,
             state,
@@ -205,8 +219,19 @@ impl WikiLsp {
         // request, off the thread that reads every message.
         let capture = self.state.capture();
         let state = self.state.clone();
-        match tokio::task::spawn_blocking(move || f(state.resolve(capture))).await {
-            Ok(v) => Ok(v),
+        let asked = std::time::Instant::now();
+        let answer = tokio::task::spawn_blocking(move || {
+            let started = asked.elapsed();
+            let v = f(state.resolve(capture));
+            (v, started, asked.elapsed())
+        });
+        match answer.await {
+            Ok((v, started, done)) => {
+                // `WIKILSP_LOG=wikilsp=debug` shows where a slow answer spent its time (the
+                // answer's encoding and writing come after this).
+                tracing::debug!(?started, ?done, "{what}");
+                Ok(v)
+            }
             Err(e) => {
                 tracing::error!("{what} failed: {e}");
                 Err(Error {
@@ -219,6 +244,24 @@ impl WikiLsp {
                 })
             }
         }
+    }
+}
+
+/// `locations` as they go to the client: many of them written as JSON here and the answer a
+/// placeholder (see [`raw`]).
+fn raw_locations(raw: &raw::RawAnswers, locations: Vec<Location>) -> Vec<Location> {
+    if locations.len() < raw::RAW_MIN_ITEMS {
+        return locations;
+    }
+    let Ok(json) = serde_json::to_vec(&locations) else {
+        return locations;
+    };
+    match raw.stash(json).parse::<Uri>() {
+        Ok(uri) => vec![Location {
+            uri,
+            range: Range::default(),
+        }],
+        Err(_) => locations,
     }
 }
 
@@ -706,10 +749,11 @@ impl LanguageServer for WikiLsp {
     async fn references(&self, params: ReferenceParams) -> Result<Option<Vec<Location>>> {
         let p = params.text_document_position;
         let include = params.context.include_declaration;
+        let raw = self.raw.clone();
         self.read("references", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let found = ide::references(&view.vault, pos, include);
-            Some(snap.locations(&found))
+            Some(raw_locations(&raw, snap.locations(&found)))
         })
         .await
     }

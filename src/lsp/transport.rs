@@ -243,7 +243,7 @@ fn frame_waiting(buffer: &[u8]) -> bool {
     length.is_some_and(|n| buffer.len() >= end + 4 + n)
 }
 
-enum Headers {
+pub(super) enum Headers {
     Length(usize),
     Invalid(String),
     End,
@@ -251,7 +251,7 @@ enum Headers {
 
 /// Reads one header block. Blank lines before it are skipped; junk before a `Content-Length`
 /// header on its line is dropped, as tower-lsp's reader skips to the next one.
-async fn read_headers<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Headers {
+pub(super) async fn read_headers<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Headers {
     let mut length: Option<Result<usize, String>> = None;
     let mut lines = 0;
     loop {
@@ -365,7 +365,10 @@ fn invalid(id: Id, code: ErrorCode, message: String) -> Vec<u8> {
     .expect("a JSON value serializes")
 }
 
-async fn write_frame<O: AsyncWrite + Unpin>(output: &mut O, body: &[u8]) -> std::io::Result<()> {
+pub(super) async fn write_frame<O: AsyncWrite + Unpin>(
+    output: &mut O,
+    body: &[u8],
+) -> std::io::Result<()> {
     output
         .write_all(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes())
         .await?;

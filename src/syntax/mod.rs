@@ -10,7 +10,7 @@ mod slug;
 mod timestamp;
 
 pub use lines::LineMap;
-pub use parse::{parse_count, parse_note, parse_note_slim};
+pub use parse::{forget_shared_names, parse_count, parse_note, parse_note_slim};
 pub use slug::{loose_key, loose_key_into, slug};
 
 /// A link's target or heading as written. Cheap to clone, one pointer wide: the index shares one

@@ -36,7 +36,15 @@ thread_local! {
 }
 
 /// Bounds [`NAMES`] (the table starts over when full; names already handed out stay valid).
-const NAMES_LIMIT: usize = 1 << 16;
+/// Large enough for every distinct target of a 100,000-note vault: a table that starts over
+/// mid-scan stops sharing, and a copy per link costs ~40 bytes more.
+const NAMES_LIMIT: usize = 1 << 20;
+
+/// Empties this thread's table of shared names: a scan calls it on each of its threads when
+/// done, so the table does not keep names that the index no longer uses.
+pub fn forget_shared_names() {
+    NAMES.with(|names| *names.borrow_mut() = Default::default());
+}
 
 /// `s` as a [`Name`]: from this thread's table when `shared`, else a fresh copy.
 pub(crate) fn name(s: &str, shared: bool) -> Name {

@@ -285,8 +285,18 @@ thread_local! {
         std::cell::RefCell::new(HashMap::default());
 }
 
-/// Bounds the memory of [`TARGET_HASHES`] (the cache starts over when full).
-const TARGET_CACHE_LIMIT: usize = 1 << 16;
+/// Bounds the memory of [`TARGET_HASHES`] (the cache starts over when full): room for every
+/// distinct target of a 100,000-note vault.
+const TARGET_CACHE_LIMIT: usize = 1 << 20;
+
+/// Empties the per-thread tables a scan fills (shared names, target hashes) on every thread of
+/// the scan's pool, so that they do not keep names the index no longer uses.
+fn forget_scan_tables() {
+    rayon::broadcast(|_| {
+        syntax::forget_shared_names();
+        TARGET_HASHES.with(|cache| *cache.borrow_mut() = HashMap::default());
+    });
+}
 
 /// The [`key_hash`] of each link of a note (0 for unclosed and empty links).
 fn link_key_hashes(parsed: &ParsedNote) -> Box<[u32]> {
@@ -582,6 +592,7 @@ impl Vault {
         // The links of all notes grouped by key: the biggest merge, so done on all cores, each
         // worker folding its share of notes into its own map, then the maps merged.
         let links = group_links(&notes);
+        forget_scan_tables();
         let mut keys: [HashMap<String, Vec<NoteId>>; 5] = Default::default();
         let mut by_path = Vec::with_capacity(notes.len());
         for (i, note) in notes.iter().enumerate() {
@@ -813,71 +824,87 @@ fn note_keys(note: &Note, kind: usize) -> Vec<String> {
 /// cache, where grouping one map of every key would wait on memory for each link.
 const LINK_SHARDS: usize = 64;
 
-/// Groups the links of all notes by key, on all cores. First each worker sorts its notes'
-/// links into shards by their key's hash (remembering only where each link is); then each
-/// shard is grouped on its own, in note order, so every key's sources come out sorted. A key
-/// is computed once per distinct spelling in a shard, not once per link.
+/// The shards are grouped this many at a time: where the links are (8 bytes each, 35 MB for
+/// the 4.4 million links of a 100,000-note vault) is only ever held for one batch.
+const SHARD_BATCHES: usize = 8;
+
+/// Groups the links of all notes by key, on all cores. For each batch of shards, first each
+/// worker sorts its notes' links of that batch into shards by their key's hash (remembering
+/// only where each link is); then each shard is grouped on its own, in note order, so every
+/// key's sources come out sorted. A key is computed once per distinct spelling in a shard, not
+/// once per link.
 fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
     use rayon::prelude::*;
+    const PER_BATCH: usize = LINK_SHARDS / SHARD_BATCHES;
     type Places = Vec<Vec<(u32, u32)>>;
-    let pieces: Vec<Places> = notes
-        .par_iter()
-        .enumerate()
-        .with_min_len(256)
-        .fold(
-            || vec![Vec::new(); LINK_SHARDS],
-            |mut shards: Places, (i, note)| {
-                for (j, &hash) in note.link_keys.iter().enumerate() {
-                    if hash != 0 {
-                        shards[hash as usize % LINK_SHARDS].push((i as u32, j as u32));
-                    }
-                }
-                shards
-            },
-        )
-        .collect();
-    let shards: Vec<Vec<(String, KeyLinks)>> = (0..LINK_SHARDS)
-        .into_par_iter()
-        .map(|s| {
-            let mut groups: Vec<(String, KeyLinks)> = Vec::new();
-            let mut by_key: HashMap<String, usize> = HashMap::default();
-            let mut by_spelling: HashMap<&str, usize> = HashMap::default();
-            let mut key = String::new();
-            for &(i, j) in pieces.iter().flat_map(|p| &p[s]) {
-                let link = &notes[i as usize].parsed.links[j as usize];
-                let target = &link.target;
-                let group = match by_spelling.get(target.as_str()) {
-                    Some(&g) => g,
-                    None => {
-                        link_key_into(target, &mut key);
-                        let g = *by_key.entry(key.clone()).or_insert_with(|| {
-                            groups.push((key.clone(), KeyLinks::default()));
-                            groups.len() - 1
-                        });
-                        by_spelling.insert(target.as_str(), g);
-                        g
-                    }
-                };
-                let entry = &mut groups[group].1;
-                add_source(&mut entry.sources, NoteId(i), 1);
-                match entry.spellings.iter_mut().find(|s| s.0 == *target) {
-                    Some(s) => s.1 += 1,
-                    None => entry.spellings.push((target.clone(), 1)),
-                }
-            }
-            for (_, group) in &mut groups {
-                group.sources.shrink_to_fit();
-                group.spellings.shrink_to_fit();
-            }
-            groups
-        })
-        .collect();
     let mut all = HashMap::default();
-    all.reserve(shards.iter().map(Vec::len).sum());
-    for shard in shards {
-        all.extend(shard);
+    for batch in 0..SHARD_BATCHES {
+        let pieces: Vec<Places> = notes
+            .par_iter()
+            .enumerate()
+            .with_min_len(256)
+            .fold(
+                || vec![Vec::new(); PER_BATCH],
+                |mut shards: Places, (i, note)| {
+                    for (j, &hash) in note.link_keys.iter().enumerate() {
+                        let shard = hash as usize % LINK_SHARDS;
+                        if hash != 0 && shard / PER_BATCH == batch {
+                            shards[shard % PER_BATCH].push((i as u32, j as u32));
+                        }
+                    }
+                    shards
+                },
+            )
+            .collect();
+        let shards: Vec<Vec<(String, KeyLinks)>> = (0..PER_BATCH)
+            .into_par_iter()
+            .map(|s| group_shard(notes, pieces.iter().flat_map(|p| &p[s])))
+            .collect();
+        drop(pieces);
+        all.reserve(shards.iter().map(Vec::len).sum());
+        for shard in shards {
+            all.extend(shard);
+        }
     }
     all
+}
+
+/// The links at `places` (note, link index), all of one shard, grouped by key.
+fn group_shard<'a>(
+    notes: &[Note],
+    places: impl Iterator<Item = &'a (u32, u32)>,
+) -> Vec<(String, KeyLinks)> {
+    let mut groups: Vec<(String, KeyLinks)> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::default();
+    let mut by_spelling: HashMap<&str, usize> = HashMap::default();
+    let mut key = String::new();
+    for &(i, j) in places {
+        let link = &notes[i as usize].parsed.links[j as usize];
+        let target = &link.target;
+        let group = match by_spelling.get(target.as_str()) {
+            Some(&g) => g,
+            None => {
+                link_key_into(target, &mut key);
+                let g = *by_key.entry(key.clone()).or_insert_with(|| {
+                    groups.push((key.clone(), KeyLinks::default()));
+                    groups.len() - 1
+                });
+                by_spelling.insert(target.as_str(), g);
+                g
+            }
+        };
+        let entry = &mut groups[group].1;
+        add_source(&mut entry.sources, NoteId(i), 1);
+        match entry.spellings.iter_mut().find(|s| s.0 == *target) {
+            Some(s) => s.1 += 1,
+            None => entry.spellings.push((target.clone(), 1)),
+        }
+    }
+    for (_, group) in &mut groups {
+        group.sources.shrink_to_fit();
+        group.spellings.shrink_to_fit();
+    }
+    groups
 }
 
 /// A note's links grouped by key and spelling: (key, target as written, count).
