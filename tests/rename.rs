@@ -698,3 +698,52 @@ async fn renames_never_touch_links_inside_code() {
     );
     server.shutdown().await;
 }
+
+/// A rename with hundreds of edits: the answer is written by the server itself rather than by
+/// tower-lsp (see `lsp::raw`); applied, it must give exactly the renamed vault, with edits on
+/// lines after accents, Cyrillic and emoji placed in UTF-16.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_with_hundreds_of_edits_comes_back_whole_and_exact() {
+    let mut spec = String::from("//- /kiln_log.md\nLog of the kiln.\n");
+    let line = |i: usize, name: &str| {
+        format!(
+            "Firing {i}: Ж é 🎬 [[{name}]], then [[{name} | the log]] and 🎬 [[{name}#Glazes]].\n"
+        )
+    };
+    for i in 0..120 {
+        spec.push_str(&format!(
+            "//- /firings/firing_{i:03}.md\n{}",
+            line(i, "kiln_log")
+        ));
+    }
+    let fx = Fixture::new(&spec);
+    let before = read_tree(fx.root());
+    let first = fx.path("firings/firing_000.md");
+    let text = fx.text("firings/firing_000.md");
+    let mut server = TestServer::start(fx.root()).await;
+    server.wait_indexed().await;
+    let edit = server
+        .rename(
+            &first,
+            pos_in(&text, "[[kiln_log]]", "log", 0),
+            "firing_record",
+        )
+        .await;
+    apply_workspace_edit(&edit);
+    let renamed: Vec<(String, String)> = (0..120)
+        .map(|i| {
+            (
+                format!("firings/firing_{i:03}.md"),
+                line(i, "firing_record"),
+            )
+        })
+        .collect();
+    let mut changes: Vec<(&str, &str)> = renamed
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    changes.push(("firing_record.md", "Log of the kiln.\n"));
+    let want = expected(&before, &["kiln_log.md"], &changes);
+    assert_tree(&read_tree(fx.root()), &want);
+    server.shutdown().await;
+}

@@ -265,6 +265,34 @@ fn raw_locations(raw: &raw::RawAnswers, locations: Vec<Location>) -> Vec<Locatio
     }
 }
 
+/// `edit` as it goes to the client: one of many text edits written as JSON here and the
+/// answer a placeholder (see [`raw`]).
+fn raw_edit(raw: &raw::RawAnswers, edit: WorkspaceEdit) -> WorkspaceEdit {
+    let edits: usize = match &edit.document_changes {
+        Some(DocumentChanges::Operations(ops)) => ops
+            .iter()
+            .map(|op| match op {
+                DocumentChangeOperation::Edit(e) => e.edits.len(),
+                DocumentChangeOperation::Op(_) => 1,
+            })
+            .sum(),
+        _ => 0,
+    };
+    if edits < raw::RAW_MIN_ITEMS {
+        return edit;
+    }
+    let Ok(json) = serde_json::to_vec(&edit) else {
+        return edit;
+    };
+    match raw.stash(json).parse::<Uri>() {
+        Ok(uri) => WorkspaceEdit {
+            changes: Some([(uri, Vec::new())].into_iter().collect()),
+            ..Default::default()
+        },
+        Err(_) => edit,
+    }
+}
+
 fn position_in(
     snapshot: &Snapshot,
     doc: &TextDocumentIdentifier,
@@ -300,21 +328,27 @@ fn file_filter(glob: &str, kind: FileOperationPatternKind) -> FileOperationFilte
 /// path, with the version of an open document, null for a closed one), then the file moves, so
 /// that edits apply before their file moves. Sent as `documentChanges` whatever the client
 /// announced (Neovim applies them without announcing it).
-fn workspace_edit(snap: &Snapshot, edit: ide::RenameEdit) -> Option<WorkspaceEdit> {
+fn workspace_edit(
+    snap: &Snapshot,
+    vault: &crate::vault::Vault,
+    edit: ide::RenameEdit,
+) -> Option<WorkspaceEdit> {
     let mut ops = Vec::new();
     for (id, edits) in edit.text_edits {
-        let note = snap.vault.note(id)?;
+        let note = vault.note(id)?;
         let uri = state::path_to_uri(&note.path)?;
-        let view = snap.view_of(id)?;
+        // Closed notes are placed from the index's line map where it can; their files are
+        // read only for ranges on lines it cannot place.
+        let mut view = None;
         let edits = edits
             .into_iter()
             .map(|e| {
-                OneOf::Left(TextEdit {
-                    range: view.lines.range(&view.text, e.range, snap.encoding),
+                Some(OneOf::Left(TextEdit {
+                    range: snap.range_in(vault, id, e.range, &mut view)?,
                     new_text: e.new_text,
-                })
+                }))
             })
-            .collect();
+            .collect::<Option<Vec<_>>>()?;
         ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
             text_document: OptionalVersionedTextDocumentIdentifier {
                 uri,
@@ -324,7 +358,7 @@ fn workspace_edit(snap: &Snapshot, edit: ide::RenameEdit) -> Option<WorkspaceEdi
         }));
     }
     for (id, new_path) in edit.file_renames {
-        let note = snap.vault.note(id)?;
+        let note = vault.note(id)?;
         ops.push(DocumentChangeOperation::Op(ResourceOp::Rename(
             RenameFile {
                 old_uri: state::path_to_uri(&note.path)?,
@@ -659,7 +693,7 @@ impl LanguageServer for WikiLsp {
         let p = params.text_document_position_params;
         self.read("definition", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let locations = snap.locations(&ide::definition(&view.vault, pos));
+            let locations = snap.locations(&view.vault, &ide::definition(&view.vault, pos));
             match locations.len() {
                 0 => None,
                 1 => Some(GotoDefinitionResponse::Scalar(
@@ -753,7 +787,7 @@ impl LanguageServer for WikiLsp {
         self.read("references", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let found = ide::references(&view.vault, pos, include);
-            Some(raw_locations(&raw, snap.locations(&found)))
+            Some(raw_locations(&raw, snap.locations(&view.vault, &found)))
         })
         .await
     }
@@ -907,7 +941,7 @@ impl LanguageServer for WikiLsp {
             // VS Code shows locations with its own command; other clients get ours, which
             // their wikilsp plugin maps to their references view.
             let command = if vscode {
-                let locations = snap.locations(&lens.links);
+                let locations = snap.locations(&view.vault, &lens.links);
                 Command {
                     title: lens.title,
                     command: "editor.action.showReferences".to_owned(),
@@ -948,6 +982,7 @@ impl LanguageServer for WikiLsp {
     async fn rename(&self, params: RenameParams) -> Result<Option<WorkspaceEdit>> {
         let p = params.text_document_position;
         let new_name = params.new_name;
+        let raw = self.raw.clone();
         let answer = self
             .read("rename", move |snap| {
                 let Some((pos, view)) = position_in(&snap, &p.text_document, p.position) else {
@@ -959,7 +994,10 @@ impl LanguageServer for WikiLsp {
                     .iter()
                     .filter_map(|(id, new)| Some((view.vault.note(*id)?.path.clone(), new.clone())))
                     .collect();
-                Ok((workspace_edit(&snap, edit), moves))
+                Ok((
+                    workspace_edit(&snap, &view.vault, edit).map(|e| raw_edit(&raw, e)),
+                    moves,
+                ))
             })
             .await?;
         let answer = answer.map(|(edit, moves)| {
@@ -986,7 +1024,7 @@ impl LanguageServer for WikiLsp {
                 })
                 .collect();
             let edit = ide::will_rename_files(&snap.vault, &renames);
-            (workspace_edit(&snap, edit), renames)
+            (workspace_edit(&snap, &snap.vault, edit), renames)
         })
         .await
         .map(|(edit, renames)| {

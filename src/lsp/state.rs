@@ -182,13 +182,14 @@ impl Snapshot {
     }
 
     pub fn location(&self, target: NoteRange) -> Option<Location> {
-        self.place(target, &mut None)
+        self.place(&self.vault, target, &mut None)
     }
 
-    /// The locations of many ranges, in their order (those that cannot be placed left out).
-    /// A note's text, when its ranges need it, is read and indexed once for all of them, and
-    /// notes are placed on all cores.
-    pub fn locations(&self, targets: &[NoteRange]) -> Vec<Location> {
+    /// The locations of many ranges of notes of `vault` (the snapshot's vault, or the vault of
+    /// a request, in which the request's note may be parsed afresh), in their order (those that
+    /// cannot be placed left out). A note's text, when its ranges need it, is read and indexed
+    /// once for all of them, and notes are placed on all cores.
+    pub fn locations(&self, vault: &Vault, targets: &[NoteRange]) -> Vec<Location> {
         use rayon::prelude::*;
         let mut order: Vec<usize> = (0..targets.len()).collect();
         order.sort_by_key(|&i| targets[i].note);
@@ -201,7 +202,7 @@ impl Snapshot {
                 let mut view = None;
                 group
                     .iter()
-                    .filter_map(|&i| Some((i, self.place(targets[i], &mut view)?)))
+                    .filter_map(|&i| Some((i, self.place(vault, targets[i], &mut view)?)))
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -211,25 +212,40 @@ impl Snapshot {
 
     /// The location of one range; `view` keeps the note's text once read, for the next range
     /// of the same note.
-    fn place(&self, target: NoteRange, view: &mut Option<Option<FileView>>) -> Option<Location> {
-        let note = self.vault.note(target.note)?;
+    fn place(
+        &self,
+        vault: &Vault,
+        target: NoteRange,
+        view: &mut Option<Option<FileView>>,
+    ) -> Option<Location> {
+        let note = vault.note(target.note)?;
         let uri = path_to_uri(&note.path)?;
-        let range = if target.range == syntax::TextRange::default() {
-            Default::default()
-        } else if let Some(range) = self.placed_without_text(note, target.range) {
-            range
-        } else {
-            let view = view
-                .get_or_insert_with(|| self.view_of(target.note))
-                .as_ref()?;
-            view.lines.range(&view.text, target.range, self.encoding)
-        };
+        let range = self.range_in(vault, target.note, target.range, view)?;
         Some(Location { uri, range })
     }
 
-    /// A range of a closed note placed from its line map alone: always for UTF-8 clients, and
-    /// on ASCII lines for UTF-16 ones (reading a file per link made references to a note with
-    /// a thousand backlinks slow).
+    /// `range` of note `id` of `vault` in the client's positions: from the index's line map
+    /// when it can tell, else from the text (read once into `view`, for the next range of the
+    /// same note). The line map must be the one of the parse the range came from: a request's
+    /// vault may hold a newer parse of its note than the snapshot's.
+    pub fn range_in(
+        &self,
+        vault: &Vault,
+        id: NoteId,
+        range: syntax::TextRange,
+        view: &mut Option<Option<FileView>>,
+    ) -> Option<Range> {
+        let note = vault.note(id)?;
+        if range == syntax::TextRange::default() {
+            return Some(Range::default());
+        }
+        if let Some(range) = self.placed_without_text(note, range) {
+            return Some(range);
+        }
+        let view = view.get_or_insert_with(|| self.view_of(id)).as_ref()?;
+        Some(view.lines.range(&view.text, range, self.encoding))
+    }
+
     fn placed_without_text(&self, note: &Note, range: syntax::TextRange) -> Option<Range> {
         if note.open_text.is_some() {
             return None;
