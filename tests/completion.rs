@@ -746,3 +746,45 @@ Today we mix [[glaze_chem$0
     assert_eq!(labels(&got)[0], "Glaze Chemistry", "{got:#}");
     server.shutdown().await;
 }
+
+/// Completion skips the names that lack a letter of the query before scoring them: names whose
+/// letters are accented, and queries with the matcher's own syntax, must still be offered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accented_names_match_plain_letters_and_query_syntax_still_works() {
+    let fx = Fixture::new(
+        r#"
+//- /people/writer_1.md
+---
+title: Émile Zola
+---
+//- /people/painter_2.md
+# Zoë Brun
+//- /places/city_3.md
+# Kraków
+//- /today.md
+[[emil$0]] [[zoe]] [[krakow]] [[!zola]]
+"#,
+    );
+    let path = fx.path("today.md");
+    let text = fx.text("today.md");
+    let mut server = TestServer::start(fx.root()).await;
+    server.wait_indexed().await;
+    let got = complete_at_cursor(&mut server, &fx).await;
+    assert_eq!(labels(&got)[0], "Émile Zola");
+    let got = server
+        .completion(&path, pos_in(&text, "[[zoe]]", "]]", 0))
+        .await;
+    assert_eq!(labels(&got)[0], "Zoë Brun");
+    let got = server
+        .completion(&path, pos_in(&text, "[[krakow]]", "]]", 0))
+        .await;
+    assert_eq!(labels(&got)[0], "Kraków");
+    // With the matcher's syntax in the query, names are not skipped for lacking its letters:
+    // "Kraków" has no "z" and still comes back for `!zola`.
+    let got = server
+        .completion(&path, pos_in(&text, "[[!zola]]", "]]", 0))
+        .await;
+    let names = labels(&got);
+    assert!(names.contains(&"Kraków".to_string()), "{names:?}");
+    server.shutdown().await;
+}

@@ -18,6 +18,13 @@ thread_local! {
         std::cell::RefCell::new((Matcher::new(Config::DEFAULT), Vec::new()));
 }
 
+/// The bits of [`crate::vault::letters_mask`] for the ASCII letters and digits of `query`
+/// alone: a non-ASCII letter of a query may match in ways the mask does not follow.
+fn ascii_letters_mask(query: &str) -> u64 {
+    let ascii: String = query.chars().filter(char::is_ascii).collect();
+    crate::vault::letters_mask(&ascii)
+}
+
 /// What the client can do with completion items.
 #[derive(Debug, Clone, Copy)]
 pub struct CompletionContext {
@@ -191,9 +198,19 @@ fn note_items(
     let pattern = Pattern::parse(&words, CaseMatching::Ignore, Normalization::Smart);
     // Scoring every candidate is the cost of completion: spread it over all cores, each
     // worker thread keeping its own matcher (making one allocates its scoring matrices).
-    let score = |hay: &str| -> Option<u32> {
+    // The pattern's syntax (`!` negates, `^` and `$` anchor, `'` and `\` quote) can make a
+    // text match without a letter of the query: then every text is scored.
+    let needs = if query.contains(['!', '^', '$', '\'', '\\']) {
+        0
+    } else {
+        ascii_letters_mask(query)
+    };
+    let score = |hay: &str, letters: u64| -> Option<u32> {
         if query.is_empty() {
             return Some(0);
+        }
+        if letters & needs != needs {
+            return None;
         }
         SCORER.with_borrow_mut(|(matcher, buf)| pattern.score(Utf32Str::new(hay, buf), matcher))
     };
@@ -207,7 +224,7 @@ fn note_items(
             if id == pos.note {
                 return None;
             }
-            score(names.text(e)).map(|s| (s, 0, id))
+            score(names.text(e), e.letters).map(|s| (s, 0, id))
         })
         .collect();
     // A note may match by title and by alias: keep its best.
@@ -224,7 +241,7 @@ fn note_items(
                 return None;
             }
             let spelling = targets.text(e);
-            score(spelling).map(|s| (s, count, spelling))
+            score(spelling, e.letters).map(|s| (s, count, spelling))
         })
         .collect();
 

@@ -293,6 +293,24 @@ fn raw_edit(raw: &raw::RawAnswers, edit: WorkspaceEdit) -> WorkspaceEdit {
     }
 }
 
+/// `list` as it goes to the client: many items written as JSON here and the answer a
+/// placeholder (see [`raw`]).
+fn raw_completions(raw: &raw::RawAnswers, list: CompletionList) -> CompletionList {
+    if list.items.len() < raw::RAW_MIN_ITEMS {
+        return list;
+    }
+    let Ok(json) = serde_json::to_vec(&list) else {
+        return list;
+    };
+    CompletionList {
+        is_incomplete: list.is_incomplete,
+        items: vec![CompletionItem {
+            label: raw.stash(json),
+            ..Default::default()
+        }],
+    }
+}
+
 fn position_in(
     snapshot: &Snapshot,
     doc: &TextDocumentIdentifier,
@@ -733,6 +751,7 @@ impl LanguageServer for WikiLsp {
             snippets: self.caps().snippets,
             limit: 200,
         };
+        let raw = self.raw.clone();
         self.read("completion", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let list = ide::completion(&view.vault, pos, ctx)?;
@@ -772,10 +791,11 @@ impl LanguageServer for WikiLsp {
                     }
                 })
                 .collect();
-            Some(CompletionResponse::List(CompletionList {
+            let list = CompletionList {
                 is_incomplete: list.incomplete,
                 items,
-            }))
+            };
+            Some(CompletionResponse::List(raw_completions(&raw, list)))
         })
         .await
     }

@@ -190,6 +190,36 @@ pub struct SearchEntry {
     /// For missing targets: where the target's key is in the buffer.
     key_start: u32,
     key_end: u32,
+    /// [`letters_mask`] of the text: a query with a letter the text lacks cannot match it.
+    pub letters: u64,
+}
+
+/// Which ASCII letters and digits `text` holds, lower-cased, counting an accented letter also
+/// as the letter the fuzzy matcher takes it for (`é` as `e`): one bit each. A fuzzy match
+/// needs every letter of the query in the text, so completion skips the texts whose mask
+/// lacks one of the query's without scoring them.
+pub fn letters_mask(text: &str) -> u64 {
+    fn bit(c: char) -> u64 {
+        match c {
+            'a'..='z' => 1 << (c as u32 - 'a' as u32),
+            '0'..='9' => 1 << (26 + c as u32 - '0' as u32),
+            _ => 0,
+        }
+    }
+    let mut mask = 0;
+    for c in text.chars() {
+        if c.is_ascii() {
+            mask |= bit(c.to_ascii_lowercase());
+        } else {
+            let lower = nucleo_matcher::chars::to_lower_case(c);
+            mask |= bit(lower)
+                | bit(nucleo_matcher::chars::normalize(lower))
+                | bit(nucleo_matcher::chars::to_lower_case(
+                    nucleo_matcher::chars::normalize(c),
+                ));
+        }
+    }
+    mask
 }
 
 impl SearchTable {
@@ -216,6 +246,7 @@ impl SearchTable {
             value,
             key_start: end,
             key_end: self.text.len() as u32,
+            letters: letters_mask(text),
         });
     }
 }

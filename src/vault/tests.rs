@@ -421,3 +421,19 @@ fn paths_sort_as_their_components_do() {
     paths.sort_by(|a, b| super::scan::path_order(a, b));
     assert_eq!(paths, expected);
 }
+
+#[test]
+fn letters_mask_holds_each_letter_and_what_accented_ones_stand_for() {
+    let m = letters_mask("Émile Zola 1885");
+    for c in "emilzola185".chars() {
+        assert!(
+            m & letters_mask(&c.to_string()) != 0,
+            "{c} is missing from the mask"
+        );
+    }
+    assert_eq!(m & letters_mask("b"), 0);
+    assert_eq!(letters_mask("ÉMILE"), letters_mask("emile"));
+    // Cyrillic and emoji hold no ASCII letter.
+    assert_eq!(letters_mask("Жизнь 🎬"), 0);
+    assert_eq!(letters_mask("_- !"), 0);
+}
