@@ -438,5 +438,24 @@ async fn hundreds_of_backlinks_come_back_whole_and_exact() {
     }
     expected.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
     assert_eq!(locations(got), expected);
+    // With the declaration: the hub's title comes first, then the same links in the same order.
+    let with_title = server
+        .request(
+            "textDocument/references",
+            json!({
+                "textDocument": { "uri": uri(&hub) },
+                "position": pos,
+                "context": { "includeDeclaration": true },
+            }),
+        )
+        .await;
+    let with_title = with_title.as_array().unwrap();
+    assert_eq!(with_title.len(), 301);
+    assert_eq!(with_title[0]["uri"], fx.uri("hub.md"));
+    assert_eq!(
+        with_title[0]["range"],
+        range_of(&fx.text("hub.md"), "Kiln log")
+    );
+    assert_eq!(&with_title[1..], got.as_array().unwrap().as_slice());
     server.shutdown().await;
 }

@@ -247,24 +247,6 @@ impl WikiLsp {
     }
 }
 
-/// `locations` as they go to the client: many of them written as JSON here and the answer a
-/// placeholder (see [`raw`]).
-fn raw_locations(raw: &raw::RawAnswers, locations: Vec<Location>) -> Vec<Location> {
-    if locations.len() < raw::RAW_MIN_ITEMS {
-        return locations;
-    }
-    let Ok(json) = serde_json::to_vec(&locations) else {
-        return locations;
-    };
-    match raw.stash(json).parse::<Uri>() {
-        Ok(uri) => vec![Location {
-            uri,
-            range: Range::default(),
-        }],
-        Err(_) => locations,
-    }
-}
-
 /// `edit` as it goes to the client: one of many text edits written as JSON here and the
 /// answer a placeholder (see [`raw`]).
 fn raw_edit(raw: &raw::RawAnswers, edit: WorkspaceEdit) -> WorkspaceEdit {
@@ -807,7 +789,16 @@ impl LanguageServer for WikiLsp {
         self.read("references", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let found = ide::references(&view.vault, pos, include);
-            Some(raw_locations(&raw, snap.locations(&view.vault, &found)))
+            if found.len() >= raw::RAW_MIN_ITEMS {
+                let (_, json) = snap.locations_json(&view.vault, &found);
+                if let Ok(uri) = raw.stash(json).parse::<Uri>() {
+                    return Some(vec![Location {
+                        uri,
+                        range: Range::default(),
+                    }]);
+                }
+            }
+            Some(snap.locations(&view.vault, &found))
         })
         .await
     }
