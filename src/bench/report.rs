@@ -119,7 +119,7 @@ const ROWS: &[Row] = &[
         name: "change→diagnostics p95",
         unit: Unit::Ms,
         limits: [Some(10.0), Some(10.0)],
-        value: |f| Some(ms(f.diagnostics.p95)),
+        value: |f| (f.diagnostics.n > 0).then(|| ms(f.diagnostics.p95)),
         stats: Some(|f| f.diagnostics),
     },
     Row {
@@ -266,7 +266,12 @@ pub fn print_table(ctx: &Context, primary: &Figures, compare: Option<&Figures>) 
             println!("warning ({label}): {w}");
         }
         if let Some(e) = &f.shutdown_error {
-            println!("FAILURE ({label}): unclean shutdown: {e}");
+            let what = if label == "server" {
+                "FAILURE"
+            } else {
+                "warning"
+            };
+            println!("{what} ({label}): unclean shutdown: {e}");
         }
     }
 }
@@ -277,6 +282,7 @@ fn detail(row: &Row, f: &Figures) -> String {
             IndexMethod::Progress { title } => format!("via $/progress end ({title:?})"),
             IndexMethod::DefinitionPoll => "via definition poll (no progress sent)".to_string(),
         },
+        (_, Some(stats)) if stats(f).n == 0 => "not measured".to_string(),
         (key, Some(stats)) => {
             let s = stats(f);
             let extra = match key {
