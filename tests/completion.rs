@@ -788,3 +788,41 @@ title: Émile Zola
     assert!(names.contains(&"Kraków".to_string()), "{names:?}");
     server.shutdown().await;
 }
+
+/// Past 2,000 candidates, completion scores them all with the quick (greedy) matcher and ranks
+/// the best 2,000 of those by the full score: the best answers must still come first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_candidates_keep_the_best_first() {
+    let mut spec = String::new();
+    for i in 0..1000 {
+        spec.push_str(&format!(
+            "//- /tests/glaze_trial_{i:04}.md\n---\ntitle: Glaze trial {i:04} of the kiln log\n---\n"
+        ));
+    }
+    // Matches with the letters apart, scoring lower and unequally: past the shortlist.
+    for i in 0..1500 {
+        let title = format!(
+            "G{} l{} a{} z {i:04}",
+            "o".repeat(i % 7),
+            "e".repeat(i % 5),
+            "n".repeat(i % 3)
+        );
+        spec.push_str(&format!(
+            "//- /scattered/note_{i:04}.md\n---\ntitle: {title}\n---\n"
+        ));
+    }
+    spec.push_str("//- /glaze.md\n# Glaze\n//- /today.md\n[[glaz$0\n");
+    let fx = Fixture::new(&spec);
+    let mut server = TestServer::start(fx.root()).await;
+    server.wait_indexed().await;
+    let got = complete_at_cursor(&mut server, &fx).await;
+    assert_eq!(got["isIncomplete"], true);
+    let names = labels(&got);
+    assert_eq!(names.len(), 200);
+    assert_eq!(names[0], "Glaze");
+    assert!(
+        names[1..].iter().all(|n| n.starts_with("Glaze trial")),
+        "{names:?}"
+    );
+    server.shutdown().await;
+}
