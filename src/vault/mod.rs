@@ -153,8 +153,10 @@ pub struct KeyLinks {
 }
 
 impl KeyLinks {
+    /// How many links use this key: summed over the few spellings rather than over the
+    /// sources (a hub key has thousands, and completion asks this of every tied candidate).
     pub fn total(&self) -> u32 {
-        self.sources.iter().map(|s| s.1).sum()
+        self.spellings.iter().map(|s| s.1).sum()
     }
 
     /// The spelling most links use; of spellings used equally often, the least in `str` order
