@@ -24,23 +24,10 @@ fn main() {
         scanned,
         built
     );
-    println!("{}", rss());
-    unsafe extern "C" {
-        fn malloc_trim(pad: usize) -> i32;
-        fn malloc_stats();
+    // The peak memory of the process (Linux).
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(peak) = status.lines().find(|l| l.starts_with("VmHWM"))
+    {
+        println!("{}", peak.split_whitespace().collect::<Vec<_>>().join(" "));
     }
-    unsafe { malloc_stats() };
-    unsafe { malloc_trim(0) };
-    println!("after trim: {}", rss());
-    drop(vault);
-}
-
-#[allow(dead_code)]
-fn rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -247,8 +247,8 @@ impl WikiLsp {
     }
 }
 
-/// `edit` as it goes to the client: one of many text edits written as JSON here and the
-/// answer a placeholder (see [`raw`]).
+/// `edit` as it goes to the client: with many text edits, written as JSON here and the answer
+/// a placeholder (see [`raw`]).
 fn raw_edit(raw: &raw::RawAnswers, edit: WorkspaceEdit) -> WorkspaceEdit {
     let edits: usize = match &edit.document_changes {
         Some(DocumentChanges::Operations(ops)) => ops
@@ -260,37 +260,12 @@ fn raw_edit(raw: &raw::RawAnswers, edit: WorkspaceEdit) -> WorkspaceEdit {
             .sum(),
         _ => 0,
     };
-    if edits < raw::RAW_MIN_ITEMS {
-        return edit;
-    }
-    let Ok(json) = serde_json::to_vec(&edit) else {
-        return edit;
-    };
-    match raw.stash(json).parse::<Uri>() {
-        Ok(uri) => WorkspaceEdit {
-            changes: Some([(uri, Vec::new())].into_iter().collect()),
+    raw.answer(edit, edits, |marker| {
+        Some(WorkspaceEdit {
+            changes: Some([(marker.parse().ok()?, Vec::new())].into_iter().collect()),
             ..Default::default()
-        },
-        Err(_) => edit,
-    }
-}
-
-/// `list` as it goes to the client: many items written as JSON here and the answer a
-/// placeholder (see [`raw`]).
-fn raw_completions(raw: &raw::RawAnswers, list: CompletionList) -> CompletionList {
-    if list.items.len() < raw::RAW_MIN_ITEMS {
-        return list;
-    }
-    let Ok(json) = serde_json::to_vec(&list) else {
-        return list;
-    };
-    CompletionList {
-        is_incomplete: list.is_incomplete,
-        items: vec![CompletionItem {
-            label: raw.stash(json),
-            ..Default::default()
-        }],
-    }
+        })
+    })
 }
 
 fn position_in(
@@ -738,7 +713,7 @@ impl LanguageServer for WikiLsp {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let list = ide::completion(&view.vault, pos, ctx)?;
             let view = view.file;
-            let items = list
+            let items: Vec<CompletionItem> = list
                 .items
                 .into_iter()
                 .enumerate()
@@ -773,11 +748,22 @@ impl LanguageServer for WikiLsp {
                     }
                 })
                 .collect();
+            let count = items.len();
             let list = CompletionList {
                 is_incomplete: list.incomplete,
                 items,
             };
-            Some(CompletionResponse::List(raw_completions(&raw, list)))
+            let is_incomplete = list.is_incomplete;
+            let list = raw.answer(list, count, |marker| {
+                Some(CompletionList {
+                    is_incomplete,
+                    items: vec![CompletionItem {
+                        label: marker.to_owned(),
+                        ..Default::default()
+                    }],
+                })
+            });
+            Some(CompletionResponse::List(list))
         })
         .await
     }
@@ -789,13 +775,17 @@ impl LanguageServer for WikiLsp {
         self.read("references", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let found = ide::references(&view.vault, pos, include);
+            // Many are written as JSON at once, straight from the index (see [`raw`]).
             if found.len() >= raw::RAW_MIN_ITEMS {
-                let (_, json) = snap.locations_json(&view.vault, &found);
-                if let Ok(uri) = raw.stash(json).parse::<Uri>() {
-                    return Some(vec![Location {
-                        uri,
+                let json = snap.locations_json(&view.vault, &found);
+                let placeholder = raw.stash(json, |marker| {
+                    Some(vec![Location {
+                        uri: marker.parse().ok()?,
                         range: Range::default(),
-                    }]);
+                    }])
+                });
+                if placeholder.is_some() {
+                    return placeholder;
                 }
             }
             Some(snap.locations(&view.vault, &found))

@@ -50,18 +50,41 @@ impl Default for RawAnswers {
 }
 
 impl RawAnswers {
-    /// Keeps `json` (the whole `result` of an answer) and returns the marker its placeholder
-    /// must carry as a string (a URI works: `wikilsp-raw:…` is one).
-    pub fn stash(&self, json: Vec<u8>) -> String {
+    /// `value` as it goes to the client: when it holds `items` of at least [`RAW_MIN_ITEMS`],
+    /// its JSON is stashed and the answer is the placeholder `placeholder` makes of the marker.
+    pub fn answer<T: serde::Serialize>(
+        &self,
+        value: T,
+        items: usize,
+        placeholder: impl FnOnce(&str) -> Option<T>,
+    ) -> T {
+        if items < RAW_MIN_ITEMS {
+            return value;
+        }
+        let Ok(json) = serde_json::to_vec(&value) else {
+            return value;
+        };
+        self.stash(json, placeholder).unwrap_or(value)
+    }
+
+    /// Keeps `json` (the whole `result` of an answer) for the placeholder that `placeholder`
+    /// makes of its marker (which it must carry as a string; a URI works: `wikilsp-raw:…` is
+    /// one), and returns that placeholder. Nothing is kept when it makes none.
+    pub fn stash<T>(
+        &self,
+        json: Vec<u8>,
+        placeholder: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let marker = format!("{MARKER_PREFIX}{:x}-{n}", self.nonce);
+        let answer = placeholder(&marker)?;
         let mut waiting = self.waiting.lock().unwrap();
         if waiting.len() >= WAITING_MAX {
             waiting.pop_front();
         }
-        waiting.push_back((marker.clone(), json));
+        waiting.push_back((marker, json));
         self.count.store(waiting.len(), Ordering::Release);
-        marker
+        Some(answer)
     }
 
     fn take(&self, marker: &[u8]) -> Option<Vec<u8>> {
@@ -127,7 +150,11 @@ mod tests {
     #[test]
     fn a_placeholder_gets_the_stashed_result_and_keeps_its_id() {
         let raw = RawAnswers::default();
-        let marker = raw.stash(br#"[{"uri":"file:///a.md"}]"#.to_vec());
+        let marker = raw
+            .stash(br#"[{"uri":"file:///a.md"}]"#.to_vec(), |m| {
+                Some(m.to_owned())
+            })
+            .unwrap();
         let body = format!(r#"{{"jsonrpc":"2.0","result":[{{"uri":"{marker}"}}],"id":7}}"#);
         let out = raw.splice(body.as_bytes()).unwrap();
         let out: serde_json::Value = serde_json::from_slice(&out).unwrap();
@@ -146,17 +173,32 @@ mod tests {
             raw.splice(br#"{"jsonrpc":"2.0","result":null,"id":1}"#)
                 .is_none()
         );
-        raw.stash(b"[]".to_vec());
+        raw.stash(b"[]".to_vec(), |m| Some(m.to_owned()));
         let body = br#"{"jsonrpc":"2.0","result":"wikilsp-raw:0-0","id":1}"#;
         assert!(raw.splice(body).is_none());
     }
 
     #[test]
+    fn small_answers_and_refused_placeholders_keep_nothing() {
+        let raw = RawAnswers::default();
+        let few = vec![1; RAW_MIN_ITEMS - 1];
+        assert_eq!(
+            raw.answer(few.clone(), few.len(), |_| Some(Vec::new())),
+            few
+        );
+        let many = vec![1; RAW_MIN_ITEMS];
+        assert_eq!(raw.answer(many.clone(), many.len(), |_| None), many);
+        assert_eq!(raw.count.load(Ordering::Acquire), 0);
+        assert_eq!(raw.answer(many.clone(), many.len(), |_| Some(vec![7])), [7]);
+        assert_eq!(raw.count.load(Ordering::Acquire), 1);
+    }
+
+    #[test]
     fn old_answers_are_dropped_when_many_wait() {
         let raw = RawAnswers::default();
-        let first = raw.stash(b"1".to_vec());
+        let first = raw.stash(b"1".to_vec(), |m| Some(m.to_owned())).unwrap();
         for _ in 0..WAITING_MAX {
-            raw.stash(b"2".to_vec());
+            raw.stash(b"2".to_vec(), |m| Some(m.to_owned()));
         }
         let body = format!(r#"{{"jsonrpc":"2.0","result":"{first}","id":1}}"#);
         assert!(raw.splice(body.as_bytes()).is_none());

@@ -212,25 +212,23 @@ impl Snapshot {
 
     /// [`Snapshot::locations`] written as a JSON array at once, for answers too big for
     /// tower-lsp's way (see `lsp::raw`): each note's URI is looked up once for its run of
-    /// ranges, and no `Location` is made. Keeps the order of `targets`; returns how many
-    /// locations were written.
-    pub fn locations_json(&self, vault: &Vault, targets: &[NoteRange]) -> (usize, Vec<u8>) {
+    /// ranges, and no `Location` is made. Keeps the order of `targets`.
+    pub fn locations_json(&self, vault: &Vault, targets: &[NoteRange]) -> Vec<u8> {
         use rayon::prelude::*;
         let runs: Vec<&[NoteRange]> = targets.chunk_by(|a, b| a.note == b.note).collect();
-        let pieces: Vec<(usize, Vec<u8>)> = runs
+        let pieces: Vec<Vec<u8>> = runs
             .par_iter()
             .with_min_len(16)
             .map(|run| {
                 let mut out = Vec::new();
-                let mut written = 0;
                 let Some(note) = vault.note(run[0].note) else {
-                    return (0, out);
+                    return out;
                 };
                 let Some(uri) = path_to_uri(&note.path) else {
-                    return (0, out);
+                    return out;
                 };
                 let Ok(uri) = serde_json::to_string(uri.as_str()) else {
-                    return (0, out);
+                    return out;
                 };
                 let mut view = None;
                 for target in *run {
@@ -244,15 +242,13 @@ impl Snapshot {
                         r#",{{"uri":{uri},"range":{{"start":{{"line":{},"character":{}}},"end":{{"line":{},"character":{}}}}}}}"#,
                         r.start.line, r.start.character, r.end.line, r.end.character
                     );
-                    written += 1;
                 }
-                (written, out)
+                out
             })
             .collect();
-        let count = pieces.iter().map(|p| p.0).sum();
-        let mut json = Vec::with_capacity(pieces.iter().map(|p| p.1.len()).sum::<usize>() + 2);
+        let mut json = Vec::with_capacity(pieces.iter().map(Vec::len).sum::<usize>() + 2);
         json.push(b'[');
-        for (_, piece) in &pieces {
+        for piece in &pieces {
             // Each location starts with a comma; the first one's is dropped.
             let piece = if json.len() == 1 {
                 piece.get(1..).unwrap_or_default()
@@ -262,7 +258,7 @@ impl Snapshot {
             json.extend_from_slice(piece);
         }
         json.push(b']');
-        (count, json)
+        json
     }
 
     /// The location of one range; `view` keeps the note's text once read, for the next range
