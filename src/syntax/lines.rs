@@ -44,6 +44,16 @@ impl LineMap {
         map
     }
 
+    /// The heap bytes this map holds: line starts, the non-ASCII bits, remembered columns.
+    pub fn heap_bytes(&self) -> usize {
+        self.starts.capacity() * 4 + self.non_ascii.capacity() * 8 + self.columns.capacity() * 8
+    }
+
+    /// The heap bytes of the remembered UTF-16 columns alone.
+    pub fn column_bytes(&self) -> usize {
+        self.columns.capacity() * 8
+    }
+
     fn mark(&mut self, ascii: bool) {
         let line = self.starts.len() - 1;
         if !ascii {

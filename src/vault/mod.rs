@@ -5,20 +5,19 @@
 mod mentions;
 mod resolve;
 mod scan;
+mod shared_map;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-/// The persistent maps of the index, with a fast hasher (keys are the user's own names; there
-/// is no adversary to defend against).
-type PMap<K, V> =
-    imbl::GenericHashMap<K, V, rustc_hash::FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
-type PSet<K> =
-    imbl::GenericHashSet<K, rustc_hash::FxBuildHasher, imbl::shared_ptr::DefaultSharedPtr>;
+/// The maps of the index, shared by snapshots (see [`SharedMap`]).
+type PMap<K, V> = SharedMap<K, V>;
+type PSet<K> = SharedMap<K, ()>;
 
 use crate::config::Config;
 use crate::syntax::{self, Name, ParsedNote};
+use shared_map::SharedMap;
 
 pub use mentions::{MIN_MENTION_CHARS, MentionMatcher, NameMatch, fold_case};
 pub use resolve::Resolution;
@@ -512,7 +511,7 @@ impl Vault {
     /// The targets that links use but no note has yet, with those links.
     pub fn missing_targets(&self) -> impl Iterator<Item = (&String, &Arc<KeyLinks>)> {
         self.missing
-            .iter()
+            .keys()
             .filter_map(|k| self.links_by_key.get(k).map(|l| (k, l)))
     }
 
@@ -673,7 +672,7 @@ impl Vault {
         vault.missing = links
             .keys()
             .filter(|k| !vault.by_loose.contains_key(*k))
-            .cloned()
+            .map(|k| (k.clone(), ()))
             .collect();
         vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         vault.by_path = by_path;
@@ -790,9 +789,9 @@ impl Vault {
         }
         for (key, target, count) in link_groups(&note.parsed) {
             if !self.links_by_key.contains_key(&key) && !self.has_loose_key(&key) {
-                self.missing.insert(key.clone());
+                self.missing.insert(key.clone(), ());
             }
-            let entry = self.links_by_key.entry(key).or_default();
+            let entry = self.links_by_key.get_or_default(key);
             let links = Arc::make_mut(entry);
             add_source(&mut links.sources, id, count);
             add_spelling(&mut links.spellings, target, count);
@@ -809,7 +808,7 @@ impl Vault {
                     if left.is_empty() {
                         map.remove(&key);
                         if kind == 4 && self.links_by_key.contains_key(&key) {
-                            self.missing.insert(key);
+                            self.missing.insert(key, ());
                         }
                     } else {
                         map.insert(key, left.into());

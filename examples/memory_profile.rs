@@ -1,0 +1,101 @@
+//! Indexes a folder and prints where the index's memory goes, by part (a profiling aid:
+//! `cargo run --release --example memory_profile -- DIR`).
+use std::collections::HashSet;
+use wikilsp::config::Config;
+use wikilsp::syntax::Link;
+use wikilsp::vault::{Detail, Vault, scan_folders};
+
+fn rss(label: &str) {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let pick = |k: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(k))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        println!("{label}: {} {}", pick("VmRSS"), pick("VmHWM"));
+    }
+}
+
+fn main() {
+    let root = std::path::PathBuf::from(std::env::args().nth(1).expect("a folder"));
+    let root = root.canonicalize().unwrap();
+    rss("start");
+    let (notes, _) = scan_folders(
+        std::slice::from_ref(&root),
+        &Config::default(),
+        Detail::Index,
+        &|_, _| {},
+    );
+    rss("scanned");
+    let vault = Vault::from_scan(vec![root], notes);
+    rss("built");
+    let mb = |b: usize| b as f64 / 1e6;
+    let (mut links, mut link_n, mut keys, mut heads, mut lines, mut cols, mut strs, mut fm) =
+        (0, 0, 0, 0, 0, 0, 0, 0);
+    let mut names = HashSet::new();
+    let mut name_bytes = 0;
+    for (_, n) in vault.notes() {
+        let p = &n.parsed;
+        links += p.links.capacity() * std::mem::size_of::<Link>();
+        link_n += p.links.len();
+        keys += n.link_keys.len() * 4;
+        heads += p.headings.capacity() * std::mem::size_of::<wikilsp::syntax::Heading>()
+            + p.headings.iter().map(|h| h.text.capacity()).sum::<usize>();
+        lines += p.lines.heap_bytes();
+        cols += p.lines.column_bytes();
+        strs += n.path.as_os_str().len()
+            + n.rel_path.capacity()
+            + n.stem.capacity()
+            + n.title.capacity()
+            + n.slugs.iter().map(|s| s.capacity() + 24).sum::<usize>()
+            + n.loose_keys
+                .iter()
+                .map(|s| s.capacity() + 24)
+                .sum::<usize>()
+            + std::mem::size_of::<wikilsp::vault::Note>()
+            + std::mem::size_of::<wikilsp::syntax::ParsedNote>();
+        if let Some(f) = &p.frontmatter {
+            fm += std::mem::size_of::<wikilsp::syntax::Frontmatter>()
+                + f.title.as_ref().map_or(0, |t| t.capacity())
+                + f.video_id.as_ref().map_or(0, |t| t.capacity())
+                + f.aliases.iter().map(|a| a.capacity() + 24).sum::<usize>();
+        }
+        for l in &p.links {
+            for name in std::iter::once(&l.target).chain(l.heading.as_ref()) {
+                if names.insert(name.as_ptr() as usize) {
+                    name_bytes += name.len() + 8;
+                }
+            }
+        }
+    }
+    println!("{} notes, {} links", vault.len(), link_n);
+    println!(
+        "links          {:8.1} MB ({} B each)",
+        mb(links),
+        std::mem::size_of::<Link>()
+    );
+    println!("link keys      {:8.1} MB", mb(keys));
+    println!("headings       {:8.1} MB", mb(heads));
+    println!(
+        "line maps      {:8.1} MB (of which columns {:.1} MB)",
+        mb(lines),
+        mb(cols)
+    );
+    println!("note strings   {:8.1} MB", mb(strs));
+    println!("frontmatter    {:8.1} MB", mb(fm));
+    println!(
+        "distinct names {:8.1} MB ({} names)",
+        mb(name_bytes),
+        names.len()
+    );
+    let t = std::time::Instant::now();
+    let table = vault.name_table();
+    println!(
+        "name table: {} entries in {:?}",
+        table.entries().len(),
+        t.elapsed()
+    );
+    rss("with tables");
+}
