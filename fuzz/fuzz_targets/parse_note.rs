@@ -62,14 +62,14 @@ fn check(text: &str) {
     }
     // The texts the parser copies out are the texts at their ranges.
     for l in &note.links {
-        assert_eq!(&text[l.target_range.as_usize()], l.target.as_str());
-        if let (Some(h), Some(r)) = (&l.heading, l.heading_range) {
+        assert_eq!(&text[l.target_range().as_usize()], l.target.as_str());
+        if let (Some(h), Some(r)) = (&l.heading, l.heading_range()) {
             assert_eq!(&text[r.as_usize()], h.as_str());
         }
-        if let Some(r) = l.display_range {
+        if let Some(r) = l.display_range() {
             assert_eq!(Some(&text[r.as_usize()]), l.display(text));
         }
-        assert!(l.range.start <= l.target_range.start && l.target_range.end <= l.range.end);
+        assert!(l.range().start <= l.target_range().start && l.target_range().end <= l.range().end);
     }
     if let Some(f) = &note.frontmatter
         && let (Some(t), Some(r)) = (&f.title, f.title_range)
@@ -121,10 +121,10 @@ fn collect<'a>(note: &'a ParsedNote, out: &mut Vec<(&'static str, TextRange)>) {
         ));
     }
     for l in &note.links {
-        out.push(("link", l.range));
-        out.push(("link target", l.target_range));
-        out.extend(l.heading_range.map(|r| ("link heading", r)));
-        out.extend(l.display_range.map(|r| ("link display", r)));
+        out.push(("link", l.range()));
+        out.push(("link target", l.target_range()));
+        out.extend(l.heading_range().map(|r| ("link heading", r)));
+        out.extend(l.display_range().map(|r| ("link display", r)));
     }
     for t in &note.timestamps {
         out.push(("timestamp", t.range));

@@ -82,7 +82,12 @@ pub fn code_actions(
                 }],
             },
         };
-        let link = || note.parsed.links.iter().find(|l| l.target_range == d.range);
+        let link = || {
+            note.parsed
+                .links
+                .iter()
+                .find(|l| l.target_range() == d.range)
+        };
         match d.code {
             "broken-link" => {
                 let Some(link) = link() else { continue };

@@ -83,16 +83,16 @@ pub struct CompletionList {
 
 /// The link the cursor is typing in: after its `[[` and before its `]]`.
 fn link_typed_in(links: &[Link], offset: u32) -> Option<&Link> {
-    let i = links.partition_point(|l| l.range.end < offset);
+    let i = links.partition_point(|l| l.range().end < offset);
     links[i..]
         .iter()
-        .take_while(|l| l.range.start < offset)
+        .take_while(|l| l.range().start < offset)
         .find(|l| {
-            let open = l.range.start + if l.embed { 3 } else { 2 };
-            let close = if l.closed {
-                l.range.end - 2
+            let open = l.range().start + if l.embed() { 3 } else { 2 };
+            let close = if l.closed() {
+                l.range().end - 2
             } else {
-                l.range.end
+                l.range().end
             };
             open <= offset && offset <= close
         })
@@ -107,7 +107,7 @@ pub fn completion(
     let text = vault.text(pos.note)?;
     let link = link_typed_in(&note.parsed.links, pos.offset)?;
     let offset = pos.offset as usize;
-    let inner_start = link.range.start as usize + if link.embed { 3 } else { 2 };
+    let inner_start = link.range().start as usize + if link.embed() { 3 } else { 2 };
     if offset > text.len() || !text.is_char_boundary(offset) {
         return None;
     }
@@ -117,8 +117,8 @@ pub fn completion(
         let target = typed[..bar].split('#').next().unwrap_or("").trim();
         let start = inner_start + bar + 1;
         let start = start + (text[start..offset].len() - text[start..offset].trim_start().len());
-        let end = match link.display_range {
-            Some(r) if link.closed => (r.end as usize).max(offset),
+        let end = match link.display_range() {
+            Some(r) if link.closed() => (r.end as usize).max(offset),
             _ => offset,
         };
         let list = display_items(
@@ -128,14 +128,14 @@ pub fn completion(
             &text[start..offset],
             TextRange::new(start, end),
         );
-        return Some(closing(list, link.closed));
+        return Some(closing(list, link.closed()));
     }
     if let Some(hash) = typed.find('#') {
         let target = typed[..hash].trim();
         let start = inner_start + hash + 1;
         let start = start + (text[start..offset].len() - text[start..offset].trim_start().len());
-        let end = match link.heading_range {
-            Some(r) if link.closed => (r.end as usize).max(offset),
+        let end = match link.heading_range() {
+            Some(r) if link.closed() => (r.end as usize).max(offset),
             _ => offset,
         };
         let id = if target.is_empty() {
@@ -144,17 +144,18 @@ pub fn completion(
             vault.resolve(target, &note.path).note()
         };
         let list = heading_items(vault, id?, &text[start..offset], TextRange::new(start, end));
-        return Some(closing(list, link.closed));
+        return Some(closing(list, link.closed()));
     }
 
     let start = inner_start + (typed.len() - typed.trim_start().len());
-    let end = if link.closed {
-        (link.target_range.end as usize).max(offset)
+    let end = if link.closed() {
+        (link.target_range().end as usize).max(offset)
     } else {
         offset
     };
     let query = &text[start..offset];
-    let has_more = link.closed && (link.display_range.is_some() || link.heading_range.is_some());
+    let has_more =
+        link.closed() && (link.display_range().is_some() || link.heading_range().is_some());
     Some(note_items(
         vault,
         pos,
@@ -185,7 +186,7 @@ fn note_items(
     has_more: bool,
     ctx: CompletionContext,
 ) -> CompletionList {
-    let closed = link.closed;
+    let closed = link.closed();
     // The link being typed counts among the vault's links; it must not offer itself.
     let typing_key = if closed {
         link_key(&link.target)

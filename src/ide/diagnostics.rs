@@ -73,7 +73,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
     for link in parsed.links.iter().filter(|_| check_links) {
         // An unclosed link's target is whatever follows on the line: judging it would only
         // repeat the unclosed-link error with a confusing message.
-        if !link.closed || (link.target.is_empty() && link.heading.is_none()) {
+        if !link.closed() || (link.target.is_empty() && link.heading.is_none()) {
             continue;
         }
         let target = if link.target.is_empty() {
@@ -83,7 +83,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
         };
         match target {
             Resolution::Missing => out.push(Diagnostic {
-                range: link.target_range,
+                range: link.target_range(),
                 severity: Severity::Warning,
                 code: "broken-link",
                 message: format!("no note for \"{}\" yet", link.target),
@@ -95,7 +95,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
                     .map(|n| n.rel_path.as_str())
                     .collect();
                 out.push(Diagnostic {
-                    range: link.target_range,
+                    range: link.target_range(),
                     severity: Severity::Warning,
                     code: "ambiguous-link",
                     message: format!(
@@ -106,7 +106,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
                 })
             }
             Resolution::Note(target) => {
-                let (Some(heading), Some(range)) = (&link.heading, link.heading_range) else {
+                let (Some(heading), Some(range)) = (&link.heading, link.heading_range()) else {
                     continue;
                 };
                 if vault.find_heading(target, heading).is_none() {

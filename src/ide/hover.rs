@@ -16,7 +16,7 @@ pub struct Hover {
 pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
     let note = vault.note(pos.note)?;
     if let Some(link) = link_at(&note.parsed.links, pos.offset) {
-        if !link.closed {
+        if !link.closed() {
             return None;
         }
         let resolution = if link.target.is_empty() {
@@ -51,7 +51,7 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
         };
         return Some(Hover {
             contents,
-            range: link.range,
+            range: link.range(),
         });
     }
     let t = timestamp_at(&note.parsed.timestamps, pos.offset)?;

@@ -47,7 +47,7 @@ pub fn document_links(vault: &Vault, id: NoteId) -> Vec<DocumentLink> {
             }
         }
     }
-    for link in parsed.links.iter().filter(|l| l.closed) {
+    for link in parsed.links.iter().filter(|l| l.closed()) {
         let target = if link.target.is_empty() {
             if link.heading.is_none() {
                 continue;
@@ -65,7 +65,7 @@ pub fn document_links(vault: &Vault, id: NoteId) -> Vec<DocumentLink> {
             .and_then(|h| vault.find_heading(target, h))
             .and_then(|i| vault.note(target).map(|n| n.parsed.headings[i].range));
         out.push(DocumentLink {
-            range: link.range,
+            range: link.range(),
             target: LinkTarget::Note {
                 note: target,
                 heading,

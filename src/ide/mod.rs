@@ -51,11 +51,11 @@ pub struct NoteRange {
 /// The link the cursor is on. A cursor just after `]]` still counts, as editors place it there
 /// after typing.
 pub(crate) fn link_at(links: &[Link], offset: u32) -> Option<&Link> {
-    let i = links.partition_point(|l| l.range.end < offset);
+    let i = links.partition_point(|l| l.range().end < offset);
     links[i..]
         .iter()
-        .take_while(|l| l.range.start <= offset)
-        .find(|l| l.range.touches(offset))
+        .take_while(|l| l.range().start <= offset)
+        .find(|l| l.range().touches(offset))
 }
 
 pub(crate) fn timestamp_at(timestamps: &[Timestamp], offset: u32) -> Option<&Timestamp> {

@@ -150,8 +150,8 @@ impl Context<'_> {
 fn render(text: &str, range: TextRange, ctx: &Context, video: Option<&str>) -> String {
     let parsed = ctx.parsed;
     let mut pieces: Vec<(TextRange, String)> = Vec::new();
-    for link in parsed.links.iter().filter(|l| inside(l.range, range)) {
-        pieces.push((link.range, ctx.shown(link)));
+    for link in parsed.links.iter().filter(|l| inside(l.range(), range)) {
+        pieces.push((link.range(), ctx.shown(link)));
     }
     for t in parsed.timestamps.iter().filter(|t| inside(t.range, range)) {
         let shown = match t.seconds {

@@ -12,7 +12,7 @@ pub fn references(vault: &Vault, pos: FilePosition, include_declaration: bool) -
     let Some(note) = vault.note(pos.note) else {
         return Vec::new();
     };
-    let link = link_at(&note.parsed.links, pos.offset).filter(|l| l.closed);
+    let link = link_at(&note.parsed.links, pos.offset).filter(|l| l.closed());
     let (target, links) = match link {
         Some(link) if !link.target.is_empty() => {
             let resolution = vault.resolve(&link.target, &note.path);
@@ -38,7 +38,7 @@ pub fn references(vault: &Vault, pos: FilePosition, include_declaration: bool) -
         let link = vault.note(source)?.parsed.links.get(i)?;
         Some(NoteRange {
             note: source,
-            range: link.range,
+            range: link.range(),
         })
     }));
     out
@@ -80,7 +80,7 @@ pub fn backlinks_lens(vault: &Vault, id: NoteId) -> Option<BacklinksLens> {
             let link = vault.note(source)?.parsed.links.get(i)?;
             Some(NoteRange {
                 note: source,
-                range: link.range,
+                range: link.range(),
             })
         })
         .collect();

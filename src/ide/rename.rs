@@ -73,10 +73,10 @@ fn subject_at(vault: &Vault, pos: FilePosition) -> Option<(Subject, TextRange, S
     let note = vault.note(pos.note)?;
     let parsed = &note.parsed;
     if let Some(link) = link_at(&parsed.links, pos.offset) {
-        if !link.closed {
+        if !link.closed() {
             return None;
         }
-        if let (Some(heading), Some(hr)) = (&link.heading, link.heading_range)
+        if let (Some(heading), Some(hr)) = (&link.heading, link.heading_range())
             && (link.target.is_empty() || hr.touches(pos.offset))
         {
             let target = if link.target.is_empty() {
@@ -93,7 +93,7 @@ fn subject_at(vault: &Vault, pos: FilePosition) -> Option<(Subject, TextRange, S
         }
         let target = vault.resolve(&link.target, &note.path).note()?;
         let title = vault.note(target)?.title.clone();
-        return Some((Subject::Note(target), link.target_range, title));
+        return Some((Subject::Note(target), link.target_range(), title));
     }
     if let Some(fm) = &parsed.frontmatter
         && let Some(tr) = fm.title_range
@@ -208,7 +208,7 @@ fn rename_note(vault: &Vault, id: NoteId, new_name: &str) -> Result<RenameEdit, 
         };
         if new_target != link.target {
             edits.entry(src).or_default().push(TextEdit {
-                range: link.target_range,
+                range: link.target_range(),
                 new_text: new_target,
             });
         }
@@ -264,7 +264,7 @@ fn rename_heading(
         .parsed
         .links
         .iter()
-        .any(|l| l.range.start < tr.end && tr.start < l.range.end)
+        .any(|l| l.range().start < tr.end && tr.start < l.range().end)
     {
         // Replacing the heading's text would drop its links.
         return Err(RenameError(format!(
@@ -286,7 +286,7 @@ fn rename_heading(
         .links
         .iter()
         .enumerate()
-        .filter(|(_, l)| l.closed && l.target.is_empty())
+        .filter(|(_, l)| l.closed() && l.target.is_empty())
         .map(|(i, _)| (id, i));
     let links: Vec<(NoteId, usize)> = vault.backlinks(id).into_iter().chain(same_note).collect();
     for (src, i) in links {
@@ -294,7 +294,7 @@ fn rename_heading(
             continue;
         };
         let link = &from.parsed.links[i];
-        if let Some(hr) = link.heading_range
+        if let Some(hr) = link.heading_range()
             && matches(&link.heading)
         {
             edits.entry(src).or_default().push(TextEdit {
@@ -352,7 +352,7 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
         links.extend(vault.backlinks(id).into_iter().map(|(s, i)| (s, i, id)));
         if let Some(n) = vault.note(id) {
             for (i, link) in n.parsed.links.iter().enumerate() {
-                if link.closed
+                if link.closed()
                     && !link.target.is_empty()
                     && let Some(t) = vault.resolve(&link.target, &n.path).note()
                 {
@@ -394,7 +394,7 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
             path
         };
         edits.entry(src).or_default().push(TextEdit {
-            range: link.target_range,
+            range: link.target_range(),
             new_text: with_extension_like(&link.target, new_target),
         });
     }
@@ -447,9 +447,9 @@ fn keep_other_links(
                 to.link_path().to_owned()
             };
             let list = edits.entry(src).or_default();
-            if !list.iter().any(|e| e.range == link.target_range) {
+            if !list.iter().any(|e| e.range == link.target_range()) {
                 list.push(TextEdit {
-                    range: link.target_range,
+                    range: link.target_range(),
                     new_text: with_extension_like(&link.target, new_target),
                 });
             }

@@ -108,7 +108,7 @@ fn skipped_ranges(text: &str, parsed: &crate::syntax::ParsedNote) -> Vec<TextRan
     let mut skip: Vec<TextRange> = Vec::new();
     skip.extend(parsed.frontmatter.as_ref().map(|f| f.range));
     skip.extend(parsed.headings.iter().map(|h| h.range));
-    skip.extend(parsed.links.iter().map(|l| l.range));
+    skip.extend(parsed.links.iter().map(|l| l.range()));
     skip.extend(parsed.timestamps.iter().map(|t| t.range));
     skip.extend(parsed.code.iter().copied());
     let mut pos = 0;

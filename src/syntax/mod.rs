@@ -139,33 +139,152 @@ pub struct Heading {
     pub section_end: u32,
 }
 
+/// The most bytes between a link's `[[` and its `]]` (or the end of an unclosed link): past
+/// this the parser stops looking for the `]]`. Real links are a few dozen bytes; the bound lets
+/// a [`Link`] keep its ranges as 16-bit offsets from its start (the index holds millions of
+/// links), and keeps a `[[` on a megabyte-long line from naming a megabyte-long target.
+pub const MAX_LINK_CONTENT: usize = 65_000;
+
 /// A wiki-link `[[target#heading | display]]` or embed `![[...]]`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// 32 bytes: the index of a 100,000-note vault holds over four million. The ranges are kept as
+/// offsets from the link's start (see [`MAX_LINK_CONTENT`]) and read with the methods.
+#[derive(Clone, PartialEq)]
 pub struct Link {
-    /// From `[[` (or the `!` of an embed) through `]]`; for an unclosed link, to the end of its
-    /// line.
-    pub range: TextRange,
-    pub embed: bool,
-    /// Whether the link ends with `]]` on its line.
-    pub closed: bool,
-    /// The target with surrounding whitespace removed (may be empty). Shared between the links
-    /// of the index that spell it alike (see [`Name`]).
+    /// The target with surrounding whitespace removed (may be empty): the text at
+    /// [`Link::target_range`]. Shared between the links of the index that spell it alike (see
+    /// [`Name`]).
     pub target: Name,
-    /// Where the trimmed target is written; empty range at the position after `[[` (and
-    /// whitespace) when the target is empty.
-    pub target_range: TextRange,
-    /// The part after `#`, trimmed, when there is a `#`.
+    /// The part after `#`, trimmed, when there is a `#`: the text at [`Link::heading_range`].
     pub heading: Option<Name>,
-    pub heading_range: Option<TextRange>,
-    /// Where the part after `|` is written, trimmed, when there is a `|` (its text is read from
-    /// the note's text with [`Link::display`]: the index keeps no text of closed notes).
-    pub display_range: Option<TextRange>,
+    start: u32,
+    len: u16,
+    target_at: u16,
+    heading_at: u16,
+    display_at: u16,
+    display_len: u16,
+    flags: u8,
+}
+
+const EMBED: u8 = 1;
+const CLOSED: u8 = 2;
+const HAS_DISPLAY: u8 = 4;
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("range", &self.range())
+            .field("embed", &self.embed())
+            .field("closed", &self.closed())
+            .field("target", &self.target)
+            .field("target_range", &self.target_range())
+            .field("heading", &self.heading)
+            .field("heading_range", &self.heading_range())
+            .field("display_range", &self.display_range())
+            .finish()
+    }
 }
 
 impl Link {
+    /// A link at `range` (at most [`MAX_LINK_CONTENT`] plus its brackets long; the parts are
+    /// inside it). `target` and `heading` are the texts at their ranges.
+    pub fn new(
+        range: TextRange,
+        embed: bool,
+        closed: bool,
+        target: (Name, TextRange),
+        heading: Option<(Name, TextRange)>,
+        display_range: Option<TextRange>,
+    ) -> Link {
+        debug_assert!(range.len() as usize <= MAX_LINK_CONTENT + 5, "{range:?}");
+        debug_assert_eq!(target.0.len(), target.1.len() as usize);
+        let at = |r: TextRange| {
+            debug_assert!(
+                range.start <= r.start && r.end <= range.end,
+                "{r:?} in {range:?}"
+            );
+            r.start.saturating_sub(range.start).min(u16::MAX as u32) as u16
+        };
+        let display = display_range.unwrap_or_default();
+        let (heading, heading_at) = match heading {
+            Some((name, r)) => {
+                debug_assert_eq!(name.len(), r.len() as usize);
+                (Some(name), at(r))
+            }
+            None => (None, 0),
+        };
+        Link {
+            target_at: at(target.1),
+            target: target.0,
+            heading,
+            start: range.start,
+            len: range.len().min(u16::MAX as u32) as u16,
+            heading_at,
+            display_at: display_range.map_or(0, at),
+            display_len: display.len().min(u16::MAX as u32) as u16,
+            flags: if embed { EMBED } else { 0 }
+                | if closed { CLOSED } else { 0 }
+                | if display_range.is_some() {
+                    HAS_DISPLAY
+                } else {
+                    0
+                },
+        }
+    }
+
+    /// From `[[` (or the `!` of an embed) through `]]`; for an unclosed link, to the end of its
+    /// line (or [`MAX_LINK_CONTENT`] bytes on).
+    pub fn range(&self) -> TextRange {
+        TextRange {
+            start: self.start,
+            end: self.start + self.len as u32,
+        }
+    }
+
+    pub fn embed(&self) -> bool {
+        self.flags & EMBED != 0
+    }
+
+    /// Whether the link ends with `]]` on its line.
+    pub fn closed(&self) -> bool {
+        self.flags & CLOSED != 0
+    }
+
+    /// Where the trimmed target is written; empty range at the position after `[[` (and
+    /// whitespace) when the target is empty.
+    pub fn target_range(&self) -> TextRange {
+        let start = self.start + self.target_at as u32;
+        TextRange {
+            start,
+            end: start + self.target.len() as u32,
+        }
+    }
+
+    /// Where the heading (the part after `#`, trimmed) is written, when there is a `#`.
+    pub fn heading_range(&self) -> Option<TextRange> {
+        self.heading.as_ref().map(|h| {
+            let start = self.start + self.heading_at as u32;
+            TextRange {
+                start,
+                end: start + h.len() as u32,
+            }
+        })
+    }
+
+    /// Where the part after `|` is written, trimmed, when there is a `|` (its text is read from
+    /// the note's text with [`Link::display`]: the index keeps no text of closed notes).
+    pub fn display_range(&self) -> Option<TextRange> {
+        (self.flags & HAS_DISPLAY != 0).then(|| {
+            let start = self.start + self.display_at as u32;
+            TextRange {
+                start,
+                end: start + self.display_len as u32,
+            }
+        })
+    }
     /// The display text (the part after `|`, trimmed) read from `text`, the note's text.
     pub fn display<'a>(&self, text: &'a str) -> Option<&'a str> {
-        self.display_range.and_then(|r| text.get(r.as_usize()))
+        self.display_range().and_then(|r| text.get(r.as_usize()))
     }
 
     /// The text a reader sees: the display text, else the target (and heading).

@@ -99,7 +99,7 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
     // lens), headings (symbols), the title (declaration).
     let mut ends = Vec::new();
     for link in &note.links {
-        ends.extend([link.range.start, link.range.end]);
+        ends.extend([link.range().start, link.range().end]);
     }
     for heading in &note.headings {
         let (a, b) = (heading.range, heading.text_range);
@@ -424,19 +424,19 @@ fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String 
     let mut out = String::with_capacity(raw.len());
     let mut links = links
         .iter()
-        .filter(|l| l.closed && l.range.start as usize >= a)
+        .filter(|l| l.closed() && l.range().start as usize >= a)
         .peekable();
     let mut i = a;
     while i < b {
-        while links.peek().is_some_and(|l| (l.range.start as usize) < i) {
+        while links.peek().is_some_and(|l| (l.range().start as usize) < i) {
             links.next();
         }
         if let Some(l) = links
             .peek()
-            .filter(|l| l.range.start as usize == i && l.range.end as usize <= b)
+            .filter(|l| l.range().start as usize == i && l.range().end as usize <= b)
         {
             out.push_str(link_text(text, l));
-            i = l.range.end as usize;
+            i = l.range().end as usize;
             links.next();
             continue;
         }
@@ -450,7 +450,9 @@ fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String 
             i += 1;
             continue;
         }
-        let stop = links.peek().map_or(b, |l| (l.range.start as usize).min(b));
+        let stop = links
+            .peek()
+            .map_or(b, |l| (l.range().start as usize).min(b));
         let chunk_end = bytes[i..stop]
             .iter()
             .position(|&c| c == b'[')
@@ -466,7 +468,7 @@ fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String 
 
 /// Display, target or heading, whichever a reader sees.
 fn link_text<'t>(text: &'t str, l: &'t Link) -> &'t str {
-    let display = l.display_range.map(|r| &text[r.as_usize()]);
+    let display = l.display_range().map(|r| &text[r.as_usize()]);
     match (display, &l.heading) {
         (Some(d), _) if !d.is_empty() => d,
         _ if !l.target.is_empty() => &l.target,

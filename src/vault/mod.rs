@@ -343,7 +343,7 @@ fn link_key_hashes(parsed: &ParsedNote) -> Box<[u32]> {
             .links
             .iter()
             .map(|link| {
-                if !link.closed || link.target.is_empty() {
+                if !link.closed() || link.target.is_empty() {
                     return 0;
                 }
                 let at = link.target.as_ptr() as usize;
@@ -986,7 +986,7 @@ fn link_groups(parsed: &ParsedNote) -> Vec<(String, Name, u32)> {
     let mut counts: HashMap<&Name, u32> = HashMap::default();
     // An unclosed link's "target" is the rest of its line: not a name anyone links to.
     for link in &parsed.links {
-        if !link.target.is_empty() && link.closed {
+        if !link.target.is_empty() && link.closed() {
             *counts.entry(&link.target).or_default() += 1;
         }
     }

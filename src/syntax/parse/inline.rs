@@ -5,7 +5,7 @@
 //! jumps from one to the next.
 
 use crate::syntax::timestamp::{self, AnchorScan, LineMemo};
-use crate::syntax::{Link, Problem, ProblemKind, TextRange};
+use crate::syntax::{Link, MAX_LINK_CONTENT, Problem, ProblemKind, TextRange};
 
 use super::{Parser, trim};
 
@@ -155,6 +155,15 @@ impl Parser<'_> {
         let c = s + 2;
         let mut j = c;
         let mut closed = false;
+        // Past the bound the link is taken as unclosed (see `MAX_LINK_CONTENT`), ending on a
+        // character boundary.
+        let mut end = end;
+        if end - c > MAX_LINK_CONTENT {
+            end = c + MAX_LINK_CONTENT;
+            while !self.text.is_char_boundary(end) {
+                end -= 1;
+            }
+        }
         while j < end {
             match bytes[j] {
                 b']' if j + 1 < end && bytes[j + 1] == b']' => {
@@ -208,16 +217,17 @@ impl Parser<'_> {
                 message: "empty link".to_string(),
             });
         }
-        self.note.links.push(Link {
+        self.note.links.push(Link::new(
             range,
             embed,
             closed,
-            target: super::name(&self.text[ta..tb], slim),
-            target_range: TextRange::new(ta, tb),
-            heading,
-            heading_range,
+            (
+                super::name(&self.text[ta..tb], slim),
+                TextRange::new(ta, tb),
+            ),
+            heading.zip(heading_range),
             display_range,
-        });
+        ));
         range.end as usize
     }
 }

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::syntax::{ProblemKind, Timestamp, TimestampKind};
+use crate::syntax::{MAX_LINK_CONTENT, ProblemKind, Timestamp, TimestampKind};
 
 // ---- helpers -------------------------------------------------------------------------------
 
@@ -74,15 +74,15 @@ fn assert_ranges_valid(text: &str, p: &ParsedNote) {
         assert!(text.is_char_boundary(h.section_end as usize));
     }
     for l in &p.links {
-        check("link", l.range);
-        check("target", l.target_range);
-        l.heading_range
+        check("link", l.range());
+        check("target", l.target_range());
+        l.heading_range()
             .into_iter()
             .for_each(|r| check("link heading", r));
-        l.display_range
+        l.display_range()
             .into_iter()
             .for_each(|r| check("display", r));
-        assert_eq!(at(text, l.target_range), l.target);
+        assert_eq!(at(text, l.target_range()), l.target);
     }
     for t in &p.timestamps {
         check("timestamp", t.range);
@@ -117,10 +117,10 @@ fn anchor(data_t: &str, shown: &str) -> String {
 fn a_bare_link() {
     let text = "The speaker is [[guest_historian]] today.";
     let l = one_link(text);
-    assert_eq!(at(text, l.range), "[[guest_historian]]");
+    assert_eq!(at(text, l.range()), "[[guest_historian]]");
     assert_eq!(l.target, "guest_historian");
-    assert_eq!(at(text, l.target_range), "guest_historian");
-    assert!(l.closed && !l.embed);
+    assert_eq!(at(text, l.target_range()), "guest_historian");
+    assert!(l.closed() && !l.embed());
     assert_eq!((l.heading.as_deref(), l.display(text)), (None, None));
 }
 
@@ -129,9 +129,9 @@ fn spaces_around_the_pipe_are_not_part_of_target_or_display() {
     let text = "Talks between [[  trade_talks_2021   |   the two capitals  ]] stalled.";
     let l = one_link(text);
     assert_eq!(l.target, "trade_talks_2021");
-    assert_eq!(at(text, l.target_range), "trade_talks_2021");
+    assert_eq!(at(text, l.target_range()), "trade_talks_2021");
     assert_eq!(l.display(text), Some("the two capitals"));
-    assert_eq!(at(text, l.display_range.unwrap()), "the two capitals");
+    assert_eq!(at(text, l.display_range().unwrap()), "the two capitals");
     assert_eq!(l.shown_text(text), "the two capitals");
 }
 
@@ -149,7 +149,7 @@ fn a_link_to_a_heading_of_another_note() {
     let l = one_link(text);
     assert_eq!(l.target, "grain_exports");
     assert_eq!(l.heading.as_deref(), Some("Shipping routes"));
-    assert_eq!(at(text, l.heading_range.unwrap()), "Shipping routes");
+    assert_eq!(at(text, l.heading_range().unwrap()), "Shipping routes");
     assert_eq!(l.display(text), Some("the routes"));
 
     let text = "[[grain_exports#Ports]]";
@@ -176,8 +176,11 @@ fn a_link_to_a_heading_of_the_same_note_is_not_empty() {
     assert!(p.problems.is_empty(), "{:?}", p.problems);
     let l = &p.links[0];
     assert_eq!(l.target, "");
-    assert!(l.target_range.is_empty());
-    assert_eq!(l.target_range.start as usize, text.find("[[").unwrap() + 2);
+    assert!(l.target_range().is_empty());
+    assert_eq!(
+        l.target_range().start as usize,
+        text.find("[[").unwrap() + 2
+    );
     assert_eq!(l.heading.as_deref(), Some("Early years"));
     assert_eq!(l.shown_text(text), "Early years");
 }
@@ -187,8 +190,8 @@ fn embeds_start_at_the_bang() {
     let text = "A map: ![[front_line_map.png]] and ![[summary | short]].";
     let p = parse_note(text);
     assert_eq!(p.links.len(), 2);
-    assert!(p.links.iter().all(|l| l.embed));
-    assert_eq!(at(text, p.links[0].range), "![[front_line_map.png]]");
+    assert!(p.links.iter().all(|l| l.embed()));
+    assert_eq!(at(text, p.links[0].range()), "![[front_line_map.png]]");
     assert_eq!(p.links[0].target, "front_line_map.png");
     assert_eq!(p.links[1].display(text), Some("short"));
 }
@@ -196,9 +199,9 @@ fn embeds_start_at_the_bang() {
 #[test]
 fn a_bang_apart_from_the_brackets_is_not_an_embed() {
     let l = one_link("Wow! [[note]]");
-    assert!(!l.embed);
+    assert!(!l.embed());
     let l = one_link("Wow!\\[[[note]]");
-    assert!(!l.embed);
+    assert!(!l.embed());
 }
 
 #[test]
@@ -221,14 +224,14 @@ fn triple_brackets_link_from_the_last_double_bracket() {
     let text = "odd [[[inner]]] end";
     let l = one_link(text);
     assert_eq!(l.target, "inner");
-    assert_eq!(at(text, l.range), "[[inner]]");
+    assert_eq!(at(text, l.range()), "[[inner]]");
 }
 
 #[test]
 fn double_closing_brackets_inside_display_end_the_link() {
     let text = "[[a | b]] c]]";
     let l = one_link(text);
-    assert_eq!(at(text, l.range), "[[a | b]]");
+    assert_eq!(at(text, l.range()), "[[a | b]]");
     assert_eq!(l.display(text), Some("b"));
 }
 
@@ -238,8 +241,8 @@ fn an_unclosed_link_runs_to_the_end_of_its_line() {
     let p = parse_note(text);
     assert_eq!(p.links.len(), 1);
     let l = &p.links[0];
-    assert!(!l.closed);
-    assert_eq!(at(text, l.range), "[[draft topic | shown");
+    assert!(!l.closed());
+    assert_eq!(at(text, l.range()), "[[draft topic | shown");
     assert_eq!(l.target, "draft topic");
     assert_eq!(l.display(text), Some("shown"));
     assert_eq!(p.problems.len(), 1);
@@ -257,9 +260,9 @@ fn an_unclosed_link_stops_at_the_next_double_bracket() {
     let text = "Both [[half typed and [[whole_note]] here";
     let p = parse_note(text);
     assert_eq!(targets(&p), ["half typed and", "whole_note"]);
-    assert!(!p.links[0].closed && p.links[1].closed);
-    assert_eq!(at(text, p.links[0].range), "[[half typed and ");
-    assert_eq!(at(text, p.links[1].range), "[[whole_note]]");
+    assert!(!p.links[0].closed() && p.links[1].closed());
+    assert_eq!(at(text, p.links[0].range()), "[[half typed and ");
+    assert_eq!(at(text, p.links[1].range()), "[[whole_note]]");
     assert_eq!(kinds(&p), [ProblemKind::UnclosedLink]);
 }
 
@@ -289,7 +292,7 @@ fn lines_of_open_brackets_give_one_unclosed_link_each() {
     let p = parse_note(text);
     assert_ranges_valid(text, &p);
     assert_eq!(p.links.len(), 3);
-    assert!(p.links.iter().all(|l| !l.closed));
+    assert!(p.links.iter().all(|l| !l.closed()));
     assert_eq!(kinds(&p), [ProblemKind::UnclosedLink; 3]);
 }
 
@@ -300,14 +303,14 @@ fn offsets_are_bytes_after_cyrillic_accents_and_emoji() {
     assert_ranges_valid(text, &p);
     assert_eq!(targets(&p), ["путин_и_лукашенко", "café"]);
     assert_eq!(
-        &text[p.links[0].target_range.as_usize()],
+        &text[p.links[0].target_range().as_usize()],
         "путин_и_лукашенко"
     );
     assert_eq!(
-        &text[p.links[0].display_range.unwrap().as_usize()],
+        &text[p.links[0].display_range().unwrap().as_usize()],
         "Лукашенко"
     );
-    assert_eq!(&text[p.links[1].range.as_usize()], "[[café]]");
+    assert_eq!(&text[p.links[1].range().as_usize()], "[[café]]");
 }
 
 #[test]
@@ -512,8 +515,8 @@ fn a_lone_cr_ends_a_line() {
         .collect();
     assert_eq!(heads, [("Title [[a", 2), ("Sub", 4)]);
     assert_eq!(at(text, p.headings[0].range), "# Title [[a");
-    assert_eq!(at(text, p.links[0].range), "[[a");
-    assert!(!p.links[0].closed);
+    assert_eq!(at(text, p.links[0].range()), "[[a");
+    assert!(!p.links[0].closed());
     assert_eq!(p.links[1].target, "b");
     assert_ranges_valid(text, &p);
     // Frontmatter closed by lone `\r` lines too.
@@ -673,7 +676,7 @@ fn frontmatter_with_crlf_bom_and_trailing_spaces() {
     assert_eq!(at(text, f.title_range.unwrap()), "Windows note");
     assert_eq!(f.range.start, 3);
     assert_eq!(at(text, f.range).lines().last(), Some("---\t"));
-    assert_eq!(at(text, p.links[0].range), "[[link]]");
+    assert_eq!(at(text, p.links[0].range()), "[[link]]");
 }
 
 #[test]
@@ -682,7 +685,7 @@ fn a_bom_before_the_body_is_skipped() {
     let p = parse_note(text);
     assert_eq!(p.headings[0].text, "Heading");
     assert_eq!(p.headings[0].range.start, 3);
-    assert_eq!(at(text, p.links[0].range), "[[x]]");
+    assert_eq!(at(text, p.links[0].range()), "[[x]]");
 }
 
 #[test]
@@ -1175,4 +1178,55 @@ fn the_slim_parse_is_the_full_parse_slimmed() {
         full.slim();
         assert_eq!(crate::syntax::parse_note_slim(&text), full, "{text:?}");
     }
+}
+
+#[test]
+fn a_link_is_thirty_two_bytes() {
+    // The index of a 100,000-note vault holds 4.4 million links: each byte here is 4.4 MB.
+    assert_eq!(std::mem::size_of::<Link>(), 32);
+}
+
+#[test]
+fn a_link_longer_than_the_bound_is_unclosed_and_the_line_goes_on() {
+    // A `[[` whose `]]` comes more than MAX_LINK_CONTENT bytes later: the link stops at the
+    // bound (on a character boundary, here inside a run of Cyrillic), the rest of the line is
+    // read as usual and the link after it is found.
+    let long = "ж".repeat(40_000);
+    let text = format!("a [[{long}]] b [[topic | Тема]]\n");
+    let p = parse_note(&text);
+    assert_eq!(
+        p.links.len(),
+        2,
+        "{:?}",
+        p.links.iter().map(|l| l.range()).collect::<Vec<_>>()
+    );
+    let first = &p.links[0];
+    assert!(!first.closed());
+    let inner = first.range().len() as usize - 2;
+    assert!(
+        inner <= MAX_LINK_CONTENT && inner > MAX_LINK_CONTENT - 2,
+        "{inner}"
+    );
+    assert!(text.is_char_boundary(first.range().end as usize));
+    assert_eq!(first.target.len(), inner);
+    assert_eq!(kinds(&p), [ProblemKind::UnclosedLink]);
+    let second = &p.links[1];
+    assert_eq!(
+        (
+            second.target.as_str(),
+            second.closed(),
+            second.display(&text),
+            at(&text, second.range())
+        ),
+        ("topic", true, Some("Тема"), "[[topic | Тема]]")
+    );
+    // A link just under the bound keeps every part and range.
+    let name = "x".repeat(MAX_LINK_CONTENT - 20);
+    let text = format!("![[{name}#part | shown]]");
+    let l = one_link(&text);
+    assert!(l.closed() && l.embed());
+    assert_eq!(at(&text, l.range()), text);
+    assert_eq!(at(&text, l.target_range()), name);
+    assert_eq!(l.heading_range().map(|r| at(&text, r)), Some("part"));
+    assert_eq!(l.display(&text), Some("shown"));
 }
