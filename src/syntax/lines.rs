@@ -10,9 +10,14 @@ pub struct LineMap {
     /// Bit `i` set: line `i` holds a non-ASCII character (its UTF-16 columns differ from bytes).
     non_ascii: Vec<u64>,
     len: u32,
-    /// `(offset, UTF-16 column)` of the places on non-ASCII lines that a closed note's ranges
-    /// start or end at (see [`LineMap::remember_utf16_columns`]), sorted by offset.
+    /// What places offsets on non-ASCII lines in UTF-16 columns (see
+    /// [`LineMap::remember_utf16_columns`]), sorted by offset. On a charted line: the end of
+    /// each non-ASCII character with how many more bytes than UTF-16 units the line holds up to
+    /// there. On another line: each remembered offset with its UTF-16 column.
     columns: Vec<(u32, u32)>,
+    /// Bit `i` set: line `i` is charted (every non-ASCII character of it is in `columns`, so
+    /// any offset on it can be placed).
+    charted: Vec<u64>,
 }
 
 impl LineMap {
@@ -23,6 +28,7 @@ impl LineMap {
             non_ascii: Vec::new(),
             len: bytes.len() as u32,
             columns: Vec::new(),
+            charted: Vec::new(),
         };
         // Line by line with a fast search for the breaks and a fast ASCII test of each line:
         // every note of the vault goes through here.
@@ -46,7 +52,10 @@ impl LineMap {
 
     /// The heap bytes this map holds: line starts, the non-ASCII bits, remembered columns.
     pub fn heap_bytes(&self) -> usize {
-        self.starts.capacity() * 4 + self.non_ascii.capacity() * 8 + self.columns.capacity() * 8
+        self.starts.capacity() * 4
+            + self.non_ascii.capacity() * 8
+            + self.columns.capacity() * 8
+            + self.charted.capacity() * 8
     }
 
     /// The heap bytes of the remembered UTF-16 columns alone.
@@ -55,12 +64,8 @@ impl LineMap {
     }
 
     fn mark(&mut self, ascii: bool) {
-        let line = self.starts.len() - 1;
         if !ascii {
-            if self.non_ascii.len() <= line / 64 {
-                self.non_ascii.resize(line / 64 + 1, 0);
-            }
-            self.non_ascii[line / 64] |= 1 << (line % 64);
+            set_bit(&mut self.non_ascii, self.starts.len() - 1);
         }
     }
 
@@ -80,8 +85,13 @@ impl LineMap {
             .is_none_or(|w| w & (1 << (line % 64)) == 0)
     }
 
-    /// Remembers the UTF-16 column of each of `offsets` that lies on a non-ASCII line, so that
-    /// [`LineMap::utf16_range`] can place ranges ending there without the text. One walk over
+    /// Remembers what places each of `offsets` that lies on a non-ASCII line in UTF-16 columns,
+    /// so that [`LineMap::utf16_range`] can place ranges ending there without the text.
+    ///
+    /// A line is charted (its non-ASCII characters remembered, which places any offset on it)
+    /// when it has no more of them than remembered offsets: the common line of mostly English
+    /// prose with a name like "Zürich" among its links costs an entry or two instead of one per
+    /// link end. A line of Cyrillic keeps one entry per remembered offset instead. One walk over
     /// each such line, however many offsets it holds.
     pub fn remember_utf16_columns(&mut self, text: &str, mut offsets: Vec<u32>) {
         if self.non_ascii.iter().all(|&w| w == 0) {
@@ -90,22 +100,38 @@ impl LineMap {
         offsets.sort_unstable();
         offsets.dedup();
         let bytes = text.as_bytes();
-        let mut columns = Vec::with_capacity(offsets.len());
-        // Lines are found moving forward with the offsets, not searched for each.
-        let mut line = 0usize;
-        let (mut at, mut column) = (0u32, 0u32);
-        let mut line_seen = usize::MAX;
-        for offset in offsets {
-            if offset > self.len || offset as usize > bytes.len() {
-                break;
+        let end = bytes.len().min(self.len as usize) as u32;
+        offsets.retain(|&o| o <= end);
+        let mut columns = Vec::new();
+        let mut chart = Vec::new();
+        let mut i = 0;
+        while i < offsets.len() {
+            let (line, start) = self.line_of(offsets[i]);
+            // The offsets on this line.
+            let next = self.starts.get(line as usize + 1).copied();
+            let line_end = next.map_or(end, |s| s.min(end));
+            let mut k = i + 1;
+            while k < offsets.len() && next.is_none_or(|s| offsets[k] < s) {
+                k += 1;
             }
-            while line + 1 < self.starts.len() && self.starts[line + 1] <= offset {
-                line += 1;
+            let on_line = &offsets[i..k];
+            i = k;
+            if self.is_ascii_line(line) {
+                continue;
             }
-            if !self.is_ascii_line(line as u32) {
-                if line != line_seen {
-                    (line_seen, at, column) = (line, self.starts[line], 0);
-                }
+            if chart_line(
+                &bytes[start as usize..line_end as usize],
+                start,
+                on_line.len(),
+                &mut chart,
+            ) {
+                columns.append(&mut chart);
+                set_bit(&mut self.charted, line as usize);
+                continue;
+            }
+            chart.clear();
+            let (mut at, mut column) = (start, 0u32);
+            for &offset in on_line {
                 // Offsets off a character boundary cannot be placed; the caller reads the text.
                 if !text.is_char_boundary(offset as usize) {
                     continue;
@@ -117,6 +143,14 @@ impl LineMap {
         }
         columns.shrink_to_fit();
         self.columns = columns;
+        self.charted.shrink_to_fit();
+    }
+
+    fn is_charted(&self, line: u32) -> bool {
+        let line = line as usize;
+        self.charted
+            .get(line / 64)
+            .is_some_and(|w| w & (1 << (line % 64)) != 0)
     }
 
     /// `(line, column)` of both ends of `range` with UTF-16 columns, when the map can tell them
@@ -133,6 +167,28 @@ impl LineMap {
         if self.is_ascii_line(line) {
             return Some((line, offset.min(self.len) - start));
         }
+        if self.is_charted(line) {
+            let offset = offset.min(self.len);
+            // The line's runs: entries from `first`, a start and an end each.
+            let first = self.columns.partition_point(|c| c.0 < start);
+            let i = self.columns.partition_point(|c| c.0 <= offset);
+            let extra = if i <= first {
+                0
+            } else if (i - 1 - first) % 2 == 1 {
+                // After the end of a run.
+                self.columns[i - 1].1
+            } else {
+                // Inside a run (or at its start).
+                let (a, e0) = self.columns[i - 1];
+                let (b, e1) = self.columns.get(i).copied().unwrap_or((a, e0));
+                if b == a {
+                    e0
+                } else {
+                    e0 + ((offset - a) as u64 * (e1 - e0) as u64 / (b - a) as u64) as u32
+                }
+            };
+            return Some((line, offset - start - extra));
+        }
         let i = self.columns.binary_search_by_key(&offset, |c| c.0).ok()?;
         Some((line, self.columns[i].1))
     }
@@ -147,6 +203,45 @@ impl LineMap {
             (l2, range.end.min(self.len) - s2),
         )
     }
+}
+
+fn set_bit(bits: &mut Vec<u64>, i: usize) {
+    if bits.len() <= i / 64 {
+        bits.resize(i / 64 + 1, 0);
+    }
+    bits[i / 64] |= 1 << (i % 64);
+}
+
+/// Charts a line (`bytes`, starting at offset `start`) into `chart`: each run of non-ASCII
+/// characters of one width (a word of Cyrillic, an accented letter, an emoji or two) as two
+/// entries, its start and its end, each with the bytes beyond UTF-16 units before it on the
+/// line. An offset inside a run is placed by proportion, exact since its characters are of one
+/// width. Gives up (`false`) past `most` entries.
+fn chart_line(bytes: &[u8], start: u32, most: usize, chart: &mut Vec<(u32, u32)>) -> bool {
+    let width = |lead: u8| -> (usize, u32) {
+        match lead {
+            0xF0.. => (4, 2),
+            0xE0.. => (3, 1),
+            _ => (2, 1),
+        }
+    };
+    let mut extra = 0;
+    let mut at = 0;
+    while let Some(i) = bytes[at..].iter().position(|&b| b >= 0x80) {
+        if chart.len() + 2 > most {
+            return false;
+        }
+        let (len, units) = width(bytes[at + i]);
+        chart.push((start + (at + i) as u32, extra));
+        at += i;
+        // Lossy text has no broken sequences, but a map must never be read out of bounds.
+        while at < bytes.len() && bytes[at] >= 0x80 && width(bytes[at]).0 == len {
+            at = (at + len).min(bytes.len());
+            extra += len as u32 - units;
+        }
+        chart.push((start + at as u32, extra));
+    }
+    true
 }
 
 /// UTF-16 code units of valid UTF-8 bytes: one per character (every byte but continuation
@@ -212,7 +307,8 @@ mod tests {
         assert_eq!(map.utf16_range(z), Some(((1, 14), (1, 19))));
         assert_eq!(map.utf16_range(at("[[x]]")), Some(((0, 3), (0, 8))));
         assert_eq!(map.utf16_range(at("end")), Some(((2, 0), (2, 3))));
-        // Not remembered: only the text can tell.
+        // Three runs of non-ASCII characters (six entries) for four remembered offsets: the line
+        // is not charted, and a place not remembered is left to the text.
         assert_eq!(map.utf16_range(at("и")), None);
         for sample in [
             "",
@@ -224,6 +320,79 @@ mod tests {
             let expected = sample.encode_utf16().count() as u32;
             assert_eq!(utf16_len(sample.as_bytes()), expected, "{sample:?}");
         }
-        assert_eq!(map.utf16_range(at("и")), None);
+    }
+
+    /// The UTF-16 position of every character boundary of `text`, the slow and sure way.
+    fn truth(text: &str) -> Vec<(u32, (u32, u32))> {
+        let (mut line, mut column) = (0, 0);
+        let mut out = Vec::new();
+        let mut chars = text.char_indices().peekable();
+        loop {
+            let Some((i, c)) = chars.next() else {
+                out.push((text.len() as u32, (line, column)));
+                return out;
+            };
+            out.push((i as u32, (line, column)));
+            if c == '\n' || (c == '\r' && chars.peek().map(|p| p.1) != Some('\n')) {
+                (line, column) = (line + 1, 0);
+            } else if c != '\r' {
+                column += c.len_utf16() as u32;
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_with_few_accents_is_charted_and_a_line_of_cyrillic_keeps_its_offsets() {
+        let text = "Zürich [[a]] then [[b | Kraków]] and [[c]]\n\
+                    Привет [[d]] мир\r\n\
+                    plain [[e]]\n\
+                    🎬 [[f]]\n\
+                    Москва é🎬🎬жж [[g]] [[h | là]] [[i]] [[j]] [[k]]";
+        let mut map = LineMap::new(text);
+        let ends: Vec<u32> = [
+            "[[a]]",
+            "[[b | Kraków]]",
+            "[[c]]",
+            "[[d]]",
+            "[[e]]",
+            "[[f]]",
+            "[[g]]",
+            "[[h | là]]",
+            "[[i]]",
+            "[[j]]",
+            "[[k]]",
+        ]
+        .iter()
+        .flat_map(|l| {
+            let i = text.find(l).unwrap() as u32;
+            [i, i + l.len() as u32]
+        })
+        .collect();
+        map.remember_utf16_columns(text, ends.clone());
+        // Two accents (two runs) for six ends; one emoji for two ends; five runs of three
+        // widths for ten ends: charted, and every place on them is known (inside "Москва" and
+        // "🎬🎬" by proportion). Two words of Cyrillic for two ends: not.
+        assert!(map.is_charted(0) && map.is_charted(3) && map.is_charted(4));
+        assert!(!map.is_charted(1));
+        assert_eq!(
+            map.column_bytes(),
+            8 * (4 + 2 + 2 + 10),
+            "{:?}",
+            map.columns
+        );
+        for (offset, place) in truth(text) {
+            let (line, _) = map.line_of(offset);
+            let found = map.utf16_position(offset);
+            if ends.contains(&offset) || line != 1 {
+                assert_eq!(found, Some(place), "offset {offset}");
+            } else {
+                // Never a wrong place: either the right one or none (the caller reads the text).
+                assert_eq!(found, None, "offset {offset}");
+            }
+        }
+        // A line of no remembered offset keeps nothing.
+        let mut map = LineMap::new(text);
+        map.remember_utf16_columns(text, vec![ends[8], ends[9]]);
+        assert_eq!(map.column_bytes(), 0);
     }
 }

@@ -145,8 +145,8 @@ impl Note {
 /// completion of targets that have no note yet.
 #[derive(Debug, Clone, Default)]
 pub struct KeyLinks {
-    /// Notes whose links use this key, with how many links each.
-    pub sources: Vec<(NoteId, u32)>,
+    /// Notes whose links use this key (each once).
+    pub sources: Vec<NoteId>,
     /// The target texts written for this key, with how many links use each.
     pub spellings: Vec<(Name, u32)>,
 }
@@ -566,7 +566,7 @@ impl Vault {
         let want = key_hash(key);
         // Links repeat a few spellings from a few folders: each pair is resolved once.
         let mut verdicts: HashMap<(&str, &[u8]), bool> = HashMap::default();
-        for &(source, _) in &links.sources {
+        for &source in &links.sources {
             let Some(from) = self.note(source) else {
                 continue;
             };
@@ -793,7 +793,7 @@ impl Vault {
             }
             let entry = self.links_by_key.get_or_default(key);
             let links = Arc::make_mut(entry);
-            add_source(&mut links.sources, id, count);
+            add_source(&mut links.sources, id);
             add_spelling(&mut links.spellings, target, count);
         }
     }
@@ -821,7 +821,7 @@ impl Vault {
                 continue;
             };
             let links = Arc::make_mut(entry);
-            links.sources.retain(|s| s.0 != id);
+            links.sources.retain(|&s| s != id);
             if let Some(pos) = links.spellings.iter().position(|s| *s.0 == *target) {
                 links.spellings[pos].1 = links.spellings[pos].1.saturating_sub(count);
                 if links.spellings[pos].1 == 0 {
@@ -971,7 +971,7 @@ fn group_shard<'a>(
             }
         };
         let entry = &mut groups[group].1;
-        add_source(&mut entry.sources, NoteId(i), 1);
+        add_source(&mut entry.sources, NoteId(i));
         entry.spellings[spelling].1 += 1;
     }
     for (_, group) in &mut groups {
@@ -1001,10 +1001,11 @@ fn link_groups(parsed: &ParsedNote) -> Vec<(String, Name, u32)> {
 }
 
 /// Records `count` links from `id`; a note's spellings of one key arrive one after another.
-fn add_source(sources: &mut Vec<(NoteId, u32)>, id: NoteId, count: u32) {
-    match sources.last_mut() {
-        Some(last) if last.0 == id => last.1 += count,
-        _ => sources.push((id, count)),
+/// A note's links of one key arrive together (in note order in a scan, one group per note in
+/// an edit), so a note already there is the last one.
+fn add_source(sources: &mut Vec<NoteId>, id: NoteId) {
+    if sources.last() != Some(&id) {
+        sources.push(id);
     }
 }
 
