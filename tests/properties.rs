@@ -170,7 +170,7 @@ type NoteView = (
     Vec<(NoteId, usize)>,
 );
 /// The links of one key: sources and spellings with their counts.
-type GroupView = (Vec<(NoteId, u32)>, Vec<(String, u32)>);
+type GroupView = (Vec<NoteId>, Vec<(String, u32)>);
 
 /// Everything the index answers, in a form that does not depend on the order notes or edits
 /// arrived in.
