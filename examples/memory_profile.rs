@@ -72,6 +72,15 @@ fn main() {
     }
     println!("{} notes, {} links", vault.len(), link_n);
     println!(
+        "sizes: Note {} ParsedNote {} Frontmatter {} Heading {} LineMap {} KeyLinks {}",
+        std::mem::size_of::<wikilsp::vault::Note>(),
+        std::mem::size_of::<wikilsp::syntax::ParsedNote>(),
+        std::mem::size_of::<wikilsp::syntax::Frontmatter>(),
+        std::mem::size_of::<wikilsp::syntax::Heading>(),
+        std::mem::size_of::<wikilsp::syntax::LineMap>(),
+        std::mem::size_of::<wikilsp::vault::KeyLinks>(),
+    );
+    println!(
         "links          {:8.1} MB ({} B each)",
         mb(links),
         std::mem::size_of::<Link>()
@@ -97,5 +106,13 @@ fn main() {
         table.entries().len(),
         t.elapsed()
     );
-    rss("with tables");
+    rss("with name table");
+    let t = std::time::Instant::now();
+    let _missing = vault.missing_table();
+    println!("missing table in {:?}", t.elapsed());
+    rss("with missing table");
+    let t = std::time::Instant::now();
+    let _matcher = vault.mention_matcher();
+    println!("mention matcher in {:?}", t.elapsed());
+    rss("with mention matcher");
 }

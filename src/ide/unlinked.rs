@@ -12,7 +12,7 @@
 //!   note, and not to the note itself; the fix links to that note.
 
 use crate::syntax::TextRange;
-use crate::vault::{NoteId, Resolution, Vault, fold_case};
+use crate::vault::{NoteId, Resolution, Vault, fold_case, is_word_char};
 
 /// One plain-text mention of another note.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,10 +91,6 @@ pub fn unlinked_mentions(vault: &Vault, id: NoteId) -> Vec<Mention> {
         });
     }
     out
-}
-
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
 }
 
 fn at_word_boundaries(text: &str, start: usize, end: usize) -> bool {

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::syntax::{self, Name, ParsedNote};
 use shared_map::SharedMap;
 
-pub use mentions::{MIN_MENTION_CHARS, MentionMatcher, NameMatch, fold_case};
+pub use mentions::{MIN_MENTION_CHARS, MentionMatcher, NameMatch, fold_case, is_word_char};
 pub use resolve::Resolution;
 #[cfg(debug_assertions)]
 pub use scan::hooks;
