@@ -221,7 +221,7 @@ fn view(vault: &Vault) -> IndexView {
     }
     let missing = vault
         .missing_targets()
-        .map(|(k, l)| (k.clone(), l.total()))
+        .map(|(k, l)| (k.to_string(), l.total()))
         .collect();
     targets.sort();
     targets.dedup();

@@ -271,14 +271,14 @@ pub struct Vault {
     config: Arc<Config>,
     notes: imbl::Vector<Option<Arc<Note>>>,
     by_path: PMap<PathBuf, NoteId>,
-    by_rel: PMap<String, Ids>,
-    by_stem: PMap<String, Ids>,
-    by_stem_lower: PMap<String, Ids>,
-    by_slug: PMap<String, Ids>,
-    by_loose: PMap<String, Ids>,
-    links_by_key: PMap<String, Arc<KeyLinks>>,
+    by_rel: PMap<Name, Ids>,
+    by_stem: PMap<Name, Ids>,
+    by_stem_lower: PMap<Name, Ids>,
+    by_slug: PMap<Name, Ids>,
+    by_loose: PMap<Name, Ids>,
+    links_by_key: PMap<Name, Arc<KeyLinks>>,
     /// The link keys no note answers to: targets that links use but no note has yet.
-    missing: PSet<String>,
+    missing: PSet<Name>,
     /// Contiguous tables of names and missing targets for completion, built on first use and
     /// shared by snapshots until a name or a link changes (typing prose changes neither).
     name_table: Arc<OnceLock<Arc<SearchTable>>>,
@@ -509,7 +509,7 @@ impl Vault {
     }
 
     /// The targets that links use but no note has yet, with those links.
-    pub fn missing_targets(&self) -> impl Iterator<Item = (&String, &Arc<KeyLinks>)> {
+    pub fn missing_targets(&self) -> impl Iterator<Item = (&Name, &Arc<KeyLinks>)> {
         self.missing
             .keys()
             .filter_map(|k| self.links_by_key.get(k).map(|l| (k, l)))
@@ -530,7 +530,7 @@ impl Vault {
     pub fn link_count(&self, note: &Note) -> u32 {
         note.loose_keys
             .iter()
-            .filter_map(|k| self.links_by_key.get(k))
+            .filter_map(|k| self.links_by_key.get(k.as_str()))
             .map(|k| k.total())
             .sum()
     }
@@ -634,8 +634,10 @@ impl Vault {
         let t_links = t.elapsed();
         forget_scan_tables();
         // The five name maps and the path map are independent: built side by side.
-        let to_pmap = |m: HashMap<String, Vec<NoteId>>| -> PMap<String, Ids> {
-            m.into_iter().map(|(k, v)| (k, Ids::from(v))).collect()
+        let to_pmap = |m: HashMap<String, Vec<NoteId>>| -> PMap<Name, Ids> {
+            m.into_iter()
+                .map(|(k, v)| (Name::from(k), Ids::from(v)))
+                .collect()
         };
         let (maps, by_path) = rayon::join(
             || {
@@ -661,7 +663,7 @@ impl Vault {
             },
         );
         let t_keys = t.elapsed();
-        let [rel, stem, stem_lower, slug, loose]: [PMap<String, Ids>; 5] =
+        let [rel, stem, stem_lower, slug, loose]: [PMap<Name, Ids>; 5] =
             maps.try_into().expect("five maps");
         vault.by_rel = rel;
         vault.by_stem = stem;
@@ -671,10 +673,13 @@ impl Vault {
         let t_maps = t.elapsed();
         vault.missing = links
             .keys()
-            .filter(|k| !vault.by_loose.contains_key(*k))
-            .map(|k| (k.clone(), ()))
+            .filter(|k| !vault.by_loose.contains_key(k.as_str()))
+            .map(|k| (Name::from(k.as_str()), ()))
             .collect();
-        vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        vault.links_by_key = links
+            .into_iter()
+            .map(|(k, v)| (Name::from(k), Arc::new(v)))
+            .collect();
         vault.by_path = by_path;
         vault.note_count = notes.len();
         vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
@@ -775,7 +780,7 @@ impl Vault {
     fn index(&mut self, id: NoteId, note: &Note, names_changed: bool) {
         self.forget_tables(names_changed);
         for kind in 0..5 {
-            for key in note_keys(note, kind) {
+            for key in note_names(note, kind) {
                 let map = self.key_map(kind);
                 let mut ids: Vec<NoteId> = map.get(&key).map(|v| v.to_vec()).unwrap_or_default();
                 if !ids.contains(&id) {
@@ -801,7 +806,7 @@ impl Vault {
     fn unindex(&mut self, id: NoteId, note: &Note, names_changed: bool) {
         self.forget_tables(names_changed);
         for kind in 0..5 {
-            for key in note_keys(note, kind) {
+            for key in note_names(note, kind) {
                 let map = self.key_map(kind);
                 if let Some(ids) = map.get(&key) {
                     let left: Vec<NoteId> = ids.iter().copied().filter(|i| *i != id).collect();
@@ -845,7 +850,7 @@ impl Vault {
         }
     }
 
-    fn key_map(&mut self, kind: usize) -> &mut PMap<String, Ids> {
+    fn key_map(&mut self, kind: usize) -> &mut PMap<Name, Ids> {
         match kind {
             0 => &mut self.by_rel,
             1 => &mut self.by_stem,
@@ -882,6 +887,11 @@ fn note_keys(note: &Note, kind: usize) -> Vec<String> {
     };
     keys.retain(|k| !k.is_empty());
     keys
+}
+
+/// [`note_keys`] as the maps' keys (an edit's; the scan converts its own in bulk).
+fn note_names(note: &Note, kind: usize) -> Vec<Name> {
+    note_keys(note, kind).into_iter().map(Name::from).collect()
 }
 
 /// How many shards the links of a vault are grouped in: enough that each shard's map stays in
@@ -982,7 +992,7 @@ fn group_shard<'a>(
 }
 
 /// A note's links grouped by key and spelling: (key, target as written, count).
-fn link_groups(parsed: &ParsedNote) -> Vec<(String, Name, u32)> {
+fn link_groups(parsed: &ParsedNote) -> Vec<(Name, Name, u32)> {
     let mut counts: HashMap<&Name, u32> = HashMap::default();
     // An unclosed link's "target" is the rest of its line: not a name anyone links to.
     for link in &parsed.links {
@@ -990,9 +1000,9 @@ fn link_groups(parsed: &ParsedNote) -> Vec<(String, Name, u32)> {
             *counts.entry(&link.target).or_default() += 1;
         }
     }
-    let mut groups: Vec<(String, Name, u32)> = counts
+    let mut groups: Vec<(Name, Name, u32)> = counts
         .into_iter()
-        .map(|(target, count)| (link_key(target), target.clone(), count))
+        .map(|(target, count)| (Name::from(link_key(target)), target.clone(), count))
         .filter(|g| !g.0.is_empty())
         .collect();
     // A stable order keeps the index the same whatever the hash seed.

@@ -4,9 +4,10 @@
 //! Why not a persistent hash trie (`imbl`, used before): its nodes are arrays sized for every
 //! slot, so a map of 100,000 names took about 23 MB of nodes against about 5 MB for a plain hash
 //! table. The index keeps eight such maps; at 100,000 notes that was 170 MB. Here the map is
-//! split into [`SHARDS`] plain hash tables behind reference counts: a snapshot is cheap, and a
-//! writer editing one key after a snapshot copies one shard (a few hundred entries at 100,000
-//! notes, tens of microseconds), never the map.
+//! split into plain hash tables behind reference counts, about [`PER_SHARD`] keys each: a
+//! snapshot is cheap, and a writer editing one key after a snapshot copies one shard (a hundred
+//! or so entries, a few microseconds), never the map. A change to a note with fifty links
+//! touches up to fifty shards of the link groups, so shards stay small.
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
@@ -14,9 +15,15 @@ use std::sync::Arc;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-/// How many shards a map has. 256 keeps a shard of a 200,000-key map under a thousand
-/// entries, and an empty map small (the shard table is allocated once, on the first write).
-const SHARDS: usize = 256;
+/// How many keys a shard holds on average when a map is built in one go.
+const PER_SHARD: usize = 128;
+
+/// The shards of a map built empty and filled by edits (a vault indexed note by note, as
+/// tests do; a scan builds its maps in one go, sized to fit).
+const MIN_SHARDS: usize = 16;
+
+/// Bounds the shard table (a snapshot's first write copies it).
+const MAX_SHARDS: usize = 1 << 13;
 
 #[derive(Clone)]
 pub struct SharedMap<K, V> {
@@ -40,11 +47,11 @@ impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for SharedMap<K, V>
     }
 }
 
-/// The shard of a key. The bits are taken from the middle of the hash: the shard's own table
-/// places keys by the low bits and tells them apart by the top seven, which must still vary
-/// within a shard.
-fn shard_of<Q: Hash + ?Sized>(key: &Q) -> usize {
-    (FxBuildHasher.hash_one(key) >> 32) as usize % SHARDS
+/// The shard of a key among `shards` (a power of two). The bits are taken from the middle of
+/// the hash: the shard's own table places keys by the low bits and tells them apart by the top
+/// seven, which must still vary within a shard.
+fn shard_of<Q: Hash + ?Sized>(key: &Q, shards: usize) -> usize {
+    (FxBuildHasher.hash_one(key) >> 32) as usize & (shards - 1)
 }
 
 impl<K, V> SharedMap<K, V> {
@@ -66,7 +73,8 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shards.as_ref()?[shard_of(key)].get(key)
+        let shards = self.shards.as_ref()?;
+        shards[shard_of(key, shards.len())].get(key)
     }
 
     pub fn contains_key<Q>(&self, key: &Q) -> bool
@@ -81,8 +89,9 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
     fn shard_mut<Q: Hash + ?Sized>(&mut self, key: &Q) -> &mut FxHashMap<K, V> {
         let shards = self
             .shards
-            .get_or_insert_with(|| Arc::new(vec![Arc::default(); SHARDS]));
-        Arc::make_mut(&mut Arc::make_mut(shards)[shard_of(key)])
+            .get_or_insert_with(|| Arc::new(vec![Arc::default(); MIN_SHARDS]));
+        let shard = shard_of(key, shards.len());
+        Arc::make_mut(&mut Arc::make_mut(shards)[shard])
     }
 
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
@@ -123,12 +132,16 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
 
 impl<K: Hash + Eq + Clone, V: Clone> FromIterator<(K, V)> for SharedMap<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut shards: Vec<FxHashMap<K, V>> = (0..SHARDS).map(|_| FxHashMap::default()).collect();
-        for (k, v) in iter {
-            shards[shard_of(&k)].insert(k, v);
-        }
-        if shards.iter().all(|s| s.is_empty()) {
+        let entries: Vec<(K, V)> = iter.into_iter().collect();
+        if entries.is_empty() {
             return SharedMap::default();
+        }
+        let count = (entries.len() / PER_SHARD)
+            .next_power_of_two()
+            .clamp(MIN_SHARDS, MAX_SHARDS);
+        let mut shards: Vec<FxHashMap<K, V>> = (0..count).map(|_| FxHashMap::default()).collect();
+        for (k, v) in entries {
+            shards[shard_of(&k, count)].insert(k, v);
         }
         SharedMap {
             shards: Some(Arc::new(shards.into_iter().map(Arc::new).collect())),
@@ -166,6 +179,22 @@ mod tests {
         keys.sort();
         assert_eq!(keys.len(), 1000);
         assert!(keys.contains(&"new".to_string()) && !keys.contains(&"k3".to_string()));
+    }
+
+    #[test]
+    fn a_map_built_in_one_go_has_shards_of_about_a_hundred_keys() {
+        let map: SharedMap<u32, u32> = (0..100_000).map(|i| (i, i)).collect();
+        let shards = map.shards.as_ref().unwrap();
+        assert_eq!(shards.len(), 1024);
+        assert!(shards.iter().all(|s| s.len() < 3 * PER_SHARD), "balanced");
+        let mut edited = map.clone();
+        edited.insert(7, 0);
+        // One shard copied; the others still shared with the snapshot.
+        let own = edited.shards.as_ref().unwrap();
+        let shared = (0..own.len())
+            .filter(|&i| Arc::ptr_eq(&own[i], &shards[i]))
+            .count();
+        assert_eq!(shared, 1023);
     }
 
     #[test]

@@ -209,7 +209,7 @@ fn scanning_skips_hidden_and_ignored_folders_and_binary_files() {
 }
 
 fn missing(v: &Vault) -> Vec<String> {
-    let mut m: Vec<String> = v.missing_targets().map(|(k, _)| k.clone()).collect();
+    let mut m: Vec<String> = v.missing_targets().map(|(k, _)| k.to_string()).collect();
     m.sort();
     m
 }
