@@ -50,6 +50,16 @@ fn main() {
             .count();
     }
     times.sort();
+    let mut back = Vec::new();
+    let runs: usize = std::env::var("RUNS").map_or(50, |r| r.parse().unwrap());
+    for _ in 0..runs {
+        let t = Instant::now();
+        let b = vault.backlinks(best.1);
+        back.push(t.elapsed());
+        std::hint::black_box(b);
+    }
+    back.sort();
+    println!("backlinks alone: median {:?}", back[runs / 2]);
     println!(
         "{found} references ({placed} placed without the text): median {:?}, p95 {:?}",
         times[25], times[47]

@@ -125,6 +125,9 @@ pub struct RequestView {
     pub vault: Arc<Vault>,
 }
 
+/// From this many locations on, an answer is written on all cores.
+const PARALLEL_LOCATIONS: usize = 8192;
+
 impl Snapshot {
     /// The note behind `uri`, with the text its positions refer to: the editor's for an open
     /// document, else the file on disk. `None` for URIs that name no note of the vault.
@@ -216,36 +219,43 @@ impl Snapshot {
     pub fn locations_json(&self, vault: &Vault, targets: &[NoteRange]) -> Vec<u8> {
         use rayon::prelude::*;
         let runs: Vec<&[NoteRange]> = targets.chunk_by(|a, b| a.note == b.note).collect();
-        let pieces: Vec<Vec<u8>> = runs
-            .par_iter()
-            .with_min_len(16)
-            .map(|run| {
-                let mut out = Vec::new();
-                let Some(note) = vault.note(run[0].note) else {
-                    return out;
+        let write_run = |run: &&[NoteRange]| {
+            let mut out = Vec::new();
+            let Some(note) = vault.note(run[0].note) else {
+                return out;
+            };
+            let mut uri = Vec::new();
+            if !write_uri_json(&note.path, &mut uri) {
+                return out;
+            }
+            let mut view = None;
+            let mut number = itoa::Buffer::new();
+            for target in *run {
+                let Some(r) = self.range_in(vault, target.note, target.range, &mut view) else {
+                    continue;
                 };
-                let Some(uri) = path_to_uri(&note.path) else {
-                    return out;
-                };
-                let Ok(uri) = serde_json::to_string(uri.as_str()) else {
-                    return out;
-                };
-                let mut view = None;
-                for target in *run {
-                    let Some(r) = self.range_in(vault, target.note, target.range, &mut view)
-                    else {
-                        continue;
-                    };
-                    use std::io::Write as _;
-                    let _ = write!(
-                        out,
-                        r#",{{"uri":{uri},"range":{{"start":{{"line":{},"character":{}}},"end":{{"line":{},"character":{}}}}}}}"#,
-                        r.start.line, r.start.character, r.end.line, r.end.character
-                    );
-                }
-                out
-            })
-            .collect();
+                // By hand rather than `write!`: a hub's answer holds thousands of these.
+                out.extend_from_slice(b",{\"uri\":");
+                out.extend_from_slice(&uri);
+                out.extend_from_slice(b",\"range\":{\"start\":{\"line\":");
+                out.extend_from_slice(number.format(r.start.line).as_bytes());
+                out.extend_from_slice(b",\"character\":");
+                out.extend_from_slice(number.format(r.start.character).as_bytes());
+                out.extend_from_slice(b"},\"end\":{\"line\":");
+                out.extend_from_slice(number.format(r.end.line).as_bytes());
+                out.extend_from_slice(b",\"character\":");
+                out.extend_from_slice(number.format(r.end.character).as_bytes());
+                out.extend_from_slice(b"}}}");
+            }
+            out
+        };
+        // On all cores only when the answer is big enough to gain from it: a worker that has
+        // to wake up costs more than a few thousand locations take.
+        let pieces: Vec<Vec<u8>> = if targets.len() >= PARALLEL_LOCATIONS {
+            runs.par_iter().with_min_len(64).map(write_run).collect()
+        } else {
+            runs.iter().map(write_run).collect()
+        };
         let mut json = Vec::with_capacity(pieces.iter().map(Vec::len).sum::<usize>() + 2);
         json.push(b'[');
         for piece in &pieces {
@@ -388,6 +398,25 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
 
 /// The URI of a note's path. Made once per path: a list of a thousand references would
 /// otherwise spend most of its time encoding and parsing URIs.
+/// The `file:` URI of `path` as a JSON string, written to `out`; `false` when the path has no
+/// URI. A path of only unreserved characters (most notes' paths) is its own URI after
+/// `file://`: written straight, without the memo of [`path_to_uri`] (a hub's references name a
+/// thousand notes, and looking each up cost more than the rest of the answer).
+pub fn write_uri_json(path: &Path, out: &mut Vec<u8>) -> bool {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let plain = |b: &u8| b.is_ascii_alphanumeric() || b"/-._~".contains(b);
+    if cfg!(unix) && bytes.first() == Some(&b'/') && bytes.iter().all(plain) {
+        out.extend_from_slice(b"\"file://");
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return true;
+    }
+    match path_to_uri(path) {
+        Some(uri) => serde_json::to_writer(out, uri.as_str()).is_ok(),
+        None => false,
+    }
+}
+
 pub fn path_to_uri(path: &Path) -> Option<Uri> {
     #[cfg(unix)]
     if path.to_str().is_none() {
@@ -1041,5 +1070,25 @@ mod tests {
         let plain = Path::new("/vault/café.md");
         let uri = path_to_uri(plain).unwrap();
         assert_eq!(uri_to_path(&uri).as_deref(), Some(plain));
+    }
+
+    #[test]
+    fn uris_written_as_json_are_the_uris_of_the_paths() {
+        for path in [
+            "/vault/topic.md",
+            "/vault/deep/dir_1/a-b.c~d.md",
+            "/vault/café.md",
+            "/vault/with space.md",
+            "/vault/hash#and?query.md",
+            "/vault/100%.md",
+            "/vault/\"quoted\".md",
+            "/vault/Москва/🎬.md",
+        ] {
+            let mut out = Vec::new();
+            assert!(write_uri_json(Path::new(path), &mut out), "{path}");
+            let expected = path_to_uri(Path::new(path)).unwrap();
+            let written: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(written, expected.as_str(), "{path}");
+        }
     }
 }

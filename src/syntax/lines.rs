@@ -4,85 +4,126 @@
 use super::TextRange;
 
 /// Line starts of a text. Lines end at `\n`, `\r\n` or a lone `\r`, as LSP counts them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Everything is in one allocation (a closed note's map is read when its ranges are placed,
+/// one cache miss rather than four; and a vault holds one map per note): the line starts, then
+/// a bit per line for "holds a non-ASCII character" (its UTF-16 columns differ from bytes),
+/// then a bit per line for "charted", then the columns' offsets, then their values (see
+/// [`LineMap::remember_utf16_columns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineMap {
-    starts: Vec<u32>,
-    /// Bit `i` set: line `i` holds a non-ASCII character (its UTF-16 columns differ from bytes).
-    non_ascii: Vec<u64>,
+    data: Box<[u32]>,
     len: u32,
-    /// What places offsets on non-ASCII lines in UTF-16 columns (see
-    /// [`LineMap::remember_utf16_columns`]), sorted by offset. On a charted line: the end of
-    /// each non-ASCII character with how many more bytes than UTF-16 units the line holds up to
-    /// there. On another line: each remembered offset with its UTF-16 column.
-    columns: Vec<(u32, u32)>,
-    /// Bit `i` set: line `i` is charted (every non-ASCII character of it is in `columns`, so
-    /// any offset on it can be placed).
-    charted: Vec<u64>,
+    lines: u32,
+    /// Words of bits per kind: 0 when no line holds a non-ASCII character.
+    words: u32,
+    columns: u32,
+}
+
+impl Default for LineMap {
+    fn default() -> LineMap {
+        LineMap::new("")
+    }
 }
 
 impl LineMap {
     pub fn new(text: &str) -> LineMap {
         let bytes = text.as_bytes();
-        let mut map = LineMap {
-            starts: vec![0],
-            non_ascii: Vec::new(),
-            len: bytes.len() as u32,
-            columns: Vec::new(),
-            charted: Vec::new(),
-        };
+        let mut starts = vec![0u32];
+        let mut non_ascii: Vec<u32> = Vec::new();
         // Line by line with a fast search for the breaks and a fast ASCII test of each line:
         // every note of the vault goes through here.
         let mut start = 0;
         while let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
             let at = start + i;
-            map.mark(bytes[start..at].is_ascii());
+            if !bytes[start..at].is_ascii() {
+                set_bit(&mut non_ascii, starts.len() - 1);
+            }
             let next = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
                 at + 2
             } else {
                 at + 1
             };
-            map.starts.push(next as u32);
+            starts.push(next as u32);
             start = next;
         }
-        map.mark(bytes[start..].is_ascii());
-        map.starts.shrink_to_fit();
-        map.non_ascii.shrink_to_fit();
-        map
+        if !bytes[start..].is_ascii() {
+            set_bit(&mut non_ascii, starts.len() - 1);
+        }
+        LineMap::pack(bytes.len() as u32, &starts, &non_ascii, &[], &[])
     }
 
-    /// The heap bytes this map holds: line starts, the non-ASCII bits, remembered columns.
+    /// The map of these parts; `non_ascii` and `charted` may be shorter than their words.
+    fn pack(
+        len: u32,
+        starts: &[u32],
+        non_ascii: &[u32],
+        charted: &[u32],
+        columns: &[(u32, u32)],
+    ) -> LineMap {
+        let words = if non_ascii.iter().any(|&w| w != 0) {
+            starts.len().div_ceil(32)
+        } else {
+            0
+        };
+        let mut data = Vec::with_capacity(starts.len() + 2 * words + 2 * columns.len());
+        data.extend_from_slice(starts);
+        for bits in [non_ascii, charted] {
+            data.extend((0..words).map(|i| bits.get(i).copied().unwrap_or(0)));
+        }
+        data.extend(columns.iter().map(|c| c.0));
+        data.extend(columns.iter().map(|c| c.1));
+        LineMap {
+            data: data.into_boxed_slice(),
+            len,
+            lines: starts.len() as u32,
+            words: words as u32,
+            columns: columns.len() as u32,
+        }
+    }
+
+    fn starts(&self) -> &[u32] {
+        &self.data[..self.lines as usize]
+    }
+
+    /// Bit `line` of the `kind`th set of bits (0: non-ASCII, 1: charted).
+    fn bit(&self, kind: usize, line: u32) -> bool {
+        let (words, line) = (self.words as usize, line as usize);
+        if line / 32 >= words {
+            return false;
+        }
+        self.data[self.lines as usize + kind * words + line / 32] & (1 << (line % 32)) != 0
+    }
+
+    /// The remembered columns: their offsets, and their values.
+    fn columns(&self) -> (&[u32], &[u32]) {
+        let at = self.lines as usize + 2 * self.words as usize;
+        let n = self.columns as usize;
+        (&self.data[at..at + n], &self.data[at + n..at + 2 * n])
+    }
+
+    /// The heap bytes this map holds.
     pub fn heap_bytes(&self) -> usize {
-        self.starts.capacity() * 4
-            + self.non_ascii.capacity() * 8
-            + self.columns.capacity() * 8
-            + self.charted.capacity() * 8
+        self.data.len() * 4
     }
 
     /// The heap bytes of the remembered UTF-16 columns alone.
     pub fn column_bytes(&self) -> usize {
-        self.columns.capacity() * 8
-    }
-
-    fn mark(&mut self, ascii: bool) {
-        if !ascii {
-            set_bit(&mut self.non_ascii, self.starts.len() - 1);
-        }
+        self.columns as usize * 8
     }
 
     /// The zero-based line of `offset` and the byte offset where that line starts.
     pub fn line_of(&self, offset: u32) -> (u32, u32) {
         let offset = offset.min(self.len);
-        let line = self.starts.partition_point(|&s| s <= offset) - 1;
-        (line as u32, self.starts[line])
+        let starts = self.starts();
+        let line = starts.partition_point(|&s| s <= offset) - 1;
+        (line as u32, starts[line])
     }
 
     /// Whether every character of the line is ASCII (then columns in bytes and in UTF-16 code
     /// units agree).
     pub fn is_ascii_line(&self, line: u32) -> bool {
-        let line = line as usize;
-        self.non_ascii
-            .get(line / 64)
-            .is_none_or(|w| w & (1 << (line % 64)) == 0)
+        !self.bit(0, line)
     }
 
     /// Remembers what places each of `offsets` that lies on a non-ASCII line in UTF-16 columns,
@@ -94,7 +135,7 @@ impl LineMap {
     /// link end. A line of Cyrillic keeps one entry per remembered offset instead. One walk over
     /// each such line, however many offsets it holds.
     pub fn remember_utf16_columns(&mut self, text: &str, mut offsets: Vec<u32>) {
-        if self.non_ascii.iter().all(|&w| w == 0) {
+        if self.words == 0 {
             return;
         }
         offsets.sort_unstable();
@@ -104,11 +145,12 @@ impl LineMap {
         offsets.retain(|&o| o <= end);
         let mut columns = Vec::new();
         let mut chart = Vec::new();
+        let mut charted: Vec<u32> = Vec::new();
         let mut i = 0;
         while i < offsets.len() {
             let (line, start) = self.line_of(offsets[i]);
             // The offsets on this line.
-            let next = self.starts.get(line as usize + 1).copied();
+            let next = self.starts().get(line as usize + 1).copied();
             let line_end = next.map_or(end, |s| s.min(end));
             let mut k = i + 1;
             while k < offsets.len() && next.is_none_or(|s| offsets[k] < s) {
@@ -126,7 +168,7 @@ impl LineMap {
                 &mut chart,
             ) {
                 columns.append(&mut chart);
-                set_bit(&mut self.charted, line as usize);
+                set_bit(&mut charted, line as usize);
                 continue;
             }
             chart.clear();
@@ -141,16 +183,15 @@ impl LineMap {
                 columns.push((offset, column));
             }
         }
-        columns.shrink_to_fit();
-        self.columns = columns;
-        self.charted.shrink_to_fit();
+        let words = self.words as usize;
+        let lines = self.lines as usize;
+        let non_ascii = self.data[lines..lines + words].to_vec();
+        let starts = self.starts().to_vec();
+        *self = LineMap::pack(self.len, &starts, &non_ascii, &charted, &columns);
     }
 
     fn is_charted(&self, line: u32) -> bool {
-        let line = line as usize;
-        self.charted
-            .get(line / 64)
-            .is_some_and(|w| w & (1 << (line % 64)) != 0)
+        self.bit(1, line)
     }
 
     /// `(line, column)` of both ends of `range` with UTF-16 columns, when the map can tell them
@@ -170,17 +211,18 @@ impl LineMap {
         if self.is_charted(line) {
             let offset = offset.min(self.len);
             // The line's runs: entries from `first`, a start and an end each.
-            let first = self.columns.partition_point(|c| c.0 < start);
-            let i = self.columns.partition_point(|c| c.0 <= offset);
+            let (at, value) = self.columns();
+            let first = at.partition_point(|&c| c < start);
+            let i = at.partition_point(|&c| c <= offset);
             let extra = if i <= first {
                 0
             } else if (i - 1 - first) % 2 == 1 {
                 // After the end of a run.
-                self.columns[i - 1].1
+                value[i - 1]
             } else {
                 // Inside a run (or at its start).
-                let (a, e0) = self.columns[i - 1];
-                let (b, e1) = self.columns.get(i).copied().unwrap_or((a, e0));
+                let (a, e0) = (at[i - 1], value[i - 1]);
+                let (b, e1) = at.get(i).map_or((a, e0), |&b| (b, value[i]));
                 if b == a {
                     e0
                 } else {
@@ -189,8 +231,9 @@ impl LineMap {
             };
             return Some((line, offset - start - extra));
         }
-        let i = self.columns.binary_search_by_key(&offset, |c| c.0).ok()?;
-        Some((line, self.columns[i].1))
+        let (at, value) = self.columns();
+        let i = at.binary_search(&offset).ok()?;
+        Some((line, value[i]))
     }
 
     /// Like [`LineMap::utf16_range`] but columns in bytes whatever the line holds (for clients
@@ -205,11 +248,11 @@ impl LineMap {
     }
 }
 
-fn set_bit(bits: &mut Vec<u64>, i: usize) {
-    if bits.len() <= i / 64 {
-        bits.resize(i / 64 + 1, 0);
+fn set_bit(bits: &mut Vec<u32>, i: usize) {
+    if bits.len() <= i / 32 {
+        bits.resize(i / 32 + 1, 0);
     }
-    bits[i / 64] |= 1 << (i % 64);
+    bits[i / 32] |= 1 << (i % 32);
 }
 
 /// Charts a line (`bytes`, starting at offset `start`) into `chart`: each run of non-ASCII
@@ -378,7 +421,7 @@ mod tests {
             map.column_bytes(),
             8 * (4 + 2 + 2 + 10),
             "{:?}",
-            map.columns
+            map.columns()
         );
         for (offset, place) in truth(text) {
             let (line, _) = map.line_of(offset);
