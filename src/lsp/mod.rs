@@ -773,15 +773,11 @@ impl LanguageServer for WikiLsp {
         let include = params.context.include_declaration;
         let raw = self.raw.clone();
         self.read("references", move |snap| {
-            let t = std::time::Instant::now();
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let t1 = t.elapsed();
             let found = ide::references(&view.vault, pos, include);
-            let t2 = t.elapsed();
             // Many are written as JSON at once, straight from the index (see [`raw`]).
             if found.len() >= raw::RAW_MIN_ITEMS {
                 let json = snap.locations_json(&view.vault, &found);
-                tracing::debug!(?t1, ?t2, t3 = ?t.elapsed(), "refs phases");
                 let placeholder = raw.stash(json, |marker| {
                     Some(vec![Location {
                         uri: marker.parse().ok()?,
