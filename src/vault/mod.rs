@@ -556,41 +556,56 @@ impl Vault {
     pub fn links_using_key(
         &self,
         key: &str,
-        keep: impl Fn(&Resolution) -> bool,
+        keep: impl Fn(&Resolution) -> bool + Sync,
     ) -> Vec<(NoteId, usize)> {
+        use rayon::prelude::*;
         let Some(links) = self.links_by_key.get(key) else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        let mut buf = String::new();
         let want = key_hash(key);
-        // Links repeat a few spellings from a few folders: each pair is resolved once.
-        let mut verdicts: HashMap<(&str, &[u8]), bool> = HashMap::default();
-        for &source in &links.sources {
-            let Some(from) = self.note(source) else {
-                continue;
-            };
-            for (i, &hash) in from.link_keys.iter().enumerate() {
-                if hash != want {
-                    continue;
-                }
-                let Some(link) = from.parsed.links.get(i) else {
+        let find = |sources: &[NoteId]| {
+            let mut out = Vec::new();
+            let mut buf = String::new();
+            // Links repeat a few spellings from a few folders: each pair is resolved once.
+            let mut verdicts: HashMap<(&str, &[u8]), bool> = HashMap::default();
+            for &source in sources {
+                let Some(from) = self.note(source) else {
                     continue;
                 };
-                // The hash matched; the spellings of the key confirm it without recomputing.
-                let spelled = links.spellings.iter().any(|s| *s.0 == *link.target);
-                if !spelled && !has_link_key(&link.target, key, &mut buf) {
-                    continue;
-                }
-                let verdict = *verdicts
-                    .entry((link.target.as_str(), folder_bytes(&from.path)))
-                    .or_insert_with(|| keep(&self.resolve(&link.target, &from.path)));
-                if verdict {
-                    out.push((source, i));
+                for (i, &hash) in from.link_keys.iter().enumerate() {
+                    if hash != want {
+                        continue;
+                    }
+                    let Some(link) = from.parsed.links.get(i) else {
+                        continue;
+                    };
+                    // The hash matched; the spellings of the key confirm it without
+                    // recomputing.
+                    let spelled = links.spellings.iter().any(|s| *s.0 == *link.target);
+                    if !spelled && !has_link_key(&link.target, key, &mut buf) {
+                        continue;
+                    }
+                    let verdict = *verdicts
+                        .entry((link.target.as_str(), folder_bytes(&from.path)))
+                        .or_insert_with(|| keep(&self.resolve(&link.target, &from.path)));
+                    if verdict {
+                        out.push((source, i));
+                    }
                 }
             }
+            out
+        };
+        // A hub's linking notes lie all over memory, and reading them waits on it: on all
+        // cores when there are many (the order of `sources` is kept).
+        if links.sources.len() < PARALLEL_SOURCES {
+            return find(&links.sources);
         }
-        out
+        links
+            .sources
+            .par_chunks(PARALLEL_SOURCES / 2)
+            .map(find)
+            .collect::<Vec<_>>()
+            .concat()
     }
 
     /// What the index holds, by its own accounting: the text it keeps is the open notes' only.
@@ -893,6 +908,9 @@ fn note_keys(note: &Note, kind: usize) -> Vec<String> {
 fn note_names(note: &Note, kind: usize) -> Vec<Name> {
     note_keys(note, kind).into_iter().map(Name::from).collect()
 }
+
+/// From this many linking notes on, backlinks are looked for on all cores.
+const PARALLEL_SOURCES: usize = 512;
 
 /// How many shards the links of a vault are grouped in: enough that each shard's map stays in
 /// cache, where grouping one map of every key would wait on memory for each link.
