@@ -648,27 +648,25 @@ impl Vault {
         let links = group_links(&notes);
         let t_links = t.elapsed();
         forget_scan_tables();
-        // The five name maps and the path map are independent: built side by side.
-        let to_pmap = |m: HashMap<String, Vec<NoteId>>| -> PMap<Name, Ids> {
-            m.into_iter()
-                .map(|(k, v)| (Name::from(k), Ids::from(v)))
+        // The five name maps and the path map are independent: built side by side. Each name
+        // map from its (key, note) pairs sorted, one name and one list of notes per key, with
+        // the keys borrowed from the notes where they are stored.
+        let name_map = |kind: usize| -> PMap<Name, Ids> {
+            let mut pairs: Vec<(std::borrow::Cow<str>, u32)> = Vec::with_capacity(notes.len());
+            for (i, note) in notes.iter().enumerate() {
+                note_keys_into(note, kind, |k| pairs.push((k, i as u32)));
+            }
+            pairs.sort_unstable();
+            pairs
+                .chunk_by(|a, b| a.0 == b.0)
+                .map(|group| {
+                    let ids: Ids = group.iter().map(|p| NoteId(p.1)).collect();
+                    (Name::from(&*group[0].0), ids)
+                })
                 .collect()
         };
         let (maps, by_path) = rayon::join(
-            || {
-                (0..5)
-                    .into_par_iter()
-                    .map(|key| {
-                        let mut map: HashMap<String, Vec<NoteId>> = HashMap::default();
-                        for (i, note) in notes.iter().enumerate() {
-                            for k in note_keys(note, key) {
-                                map.entry(k).or_default().push(NoteId(i as u32));
-                            }
-                        }
-                        to_pmap(map)
-                    })
-                    .collect::<Vec<_>>()
-            },
+            || (0..5).into_par_iter().map(name_map).collect::<Vec<_>>(),
             || -> PMap<PathBuf, NoteId> {
                 notes
                     .iter()
@@ -902,6 +900,33 @@ fn note_keys(note: &Note, kind: usize) -> Vec<String> {
     };
     keys.retain(|k| !k.is_empty());
     keys
+}
+
+/// [`note_keys`] given one by one to `f`, borrowed from the note where it keeps them.
+fn note_keys_into<'a>(note: &'a Note, kind: usize, mut f: impl FnMut(std::borrow::Cow<'a, str>)) {
+    use std::borrow::Cow;
+    if note.root.is_none() {
+        return;
+    }
+    match kind {
+        0 | 2 => {
+            let key = if kind == 0 {
+                note.rel_key()
+            } else {
+                note.stem.to_lowercase()
+            };
+            if !key.is_empty() {
+                f(Cow::Owned(key));
+            }
+        }
+        1 => {
+            if !note.stem.is_empty() {
+                f(Cow::Borrowed(&note.stem));
+            }
+        }
+        3 => note.slugs.iter().for_each(|k| f(Cow::Borrowed(k))),
+        _ => note.loose_keys.iter().for_each(|k| f(Cow::Borrowed(k))),
+    }
 }
 
 /// [`note_keys`] as the maps' keys (an edit's; the scan converts its own in bulk).

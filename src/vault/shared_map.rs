@@ -139,9 +139,18 @@ impl<K: Hash + Eq + Clone, V: Clone> FromIterator<(K, V)> for SharedMap<K, V> {
         let count = (entries.len() / PER_SHARD)
             .next_power_of_two()
             .clamp(MIN_SHARDS, MAX_SHARDS);
-        let mut shards: Vec<FxHashMap<K, V>> = (0..count).map(|_| FxHashMap::default()).collect();
-        for (k, v) in entries {
-            shards[shard_of(&k, count)].insert(k, v);
+        // Each shard sized for its keys at once, rather than grown by doubling.
+        let places: Vec<usize> = entries.iter().map(|(k, _)| shard_of(k, count)).collect();
+        let mut sizes = vec![0usize; count];
+        for &s in &places {
+            sizes[s] += 1;
+        }
+        let mut shards: Vec<FxHashMap<K, V>> = sizes
+            .iter()
+            .map(|&n| FxHashMap::with_capacity_and_hasher(n, FxBuildHasher))
+            .collect();
+        for ((k, v), s) in entries.into_iter().zip(places) {
+            shards[s].insert(k, v);
         }
         SharedMap {
             shards: Some(Arc::new(shards.into_iter().map(Arc::new).collect())),
