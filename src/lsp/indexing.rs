@@ -112,6 +112,13 @@ pub fn start(
             }
         }
         diagnostics.refresh();
+        // The completion tables are built on first use, which at 100,000 notes is 40 ms of
+        // the first `[[` typed: built now instead, off the async threads.
+        let snapshot = state.snapshot();
+        tokio::task::spawn_blocking(move || {
+            snapshot.vault.name_table();
+            snapshot.vault.missing_table();
+        });
         let elapsed = started.elapsed();
         let summary = format!("indexed {count} notes in {} ms", elapsed.as_millis());
         tracing::info!("{summary} ({} files skipped)", errors.len());
