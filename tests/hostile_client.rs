@@ -162,6 +162,10 @@ async fn positions_past_the_end_of_a_line_or_of_the_file_are_clamped_in_every_re
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_past_the_end_are_clamped_and_the_text_stays_in_step() {
     let fx = Fixture::new(VAULT);
@@ -199,6 +203,10 @@ async fn changes_past_the_end_are_clamped_and_the_text_stays_in_step() {
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ranges_that_end_before_they_start_mean_the_text_between_their_ends() {
     let fx = Fixture::new(VAULT);
@@ -255,6 +263,10 @@ async fn ranges_that_end_before_they_start_mean_the_text_between_their_ends() {
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_of_a_document_never_opened_opens_it_from_disk_or_is_ignored() {
     let fx = Fixture::new(VAULT);
@@ -304,6 +316,10 @@ async fn a_change_of_a_document_never_opened_opens_it_from_disk_or_is_ignored() 
 /// What Neovim before 0.11 does when a rename moves the file of an open buffer: it renames the
 /// buffer and goes on sending changes under the new URI, without closing the old one nor
 /// opening the new one.
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_note_moved_by_a_rename_leaves_no_ghost_behind() {
     let fx = Fixture::new(VAULT);
@@ -384,6 +400,10 @@ async fn an_open_note_moved_by_a_rename_leaves_no_ghost_behind() {
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_that_goes_backwards_is_applied_and_logged_once() {
     let fx = Fixture::new(VAULT);
@@ -439,6 +459,10 @@ async fn a_version_that_goes_backwards_is_applied_and_logged_once() {
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uris_outside_the_vault_of_other_schemes_or_malformed_get_nulls_or_clear_errors() {
     let fx = Fixture::new(VAULT);
@@ -586,6 +610,10 @@ async fn broken_messages_are_answered_with_errors_and_the_server_goes_on() {
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_request_is_answered_request_cancelled() {
     let fx = Fixture::new(VAULT);

@@ -565,6 +565,10 @@ async fn a_file_deleted_between_listing_and_reading_is_no_note_and_no_warning() 
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_name_that_is_not_utf8_is_a_note_with_an_exact_uri() {

@@ -333,6 +333,10 @@ async fn a_client_without_workspace_folders_gets_its_root_uri_indexed() {
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_inside_a_request_is_answered_with_an_error_and_the_server_goes_on() {
     let fx = Fixture::new(VAULT);

@@ -34,6 +34,10 @@ The [[glaze]] goes in at [00:01:15].
 Links to [[kiln]] and [[glaze]].
 "#;
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_open_note_is_served_while_indexing_and_its_links_are_judged_once_the_index_is_in() {
     let _one = ONE_AT_A_TIME.lock().await;
@@ -94,6 +98,10 @@ async fn an_open_note_is_served_while_indexing_and_its_links_are_judged_once_the
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_in_one_note_parses_that_note_alone_and_closed_notes_keep_no_text() {
     let _one = ONE_AT_A_TIME.lock().await;
