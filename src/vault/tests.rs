@@ -437,3 +437,17 @@ fn letters_mask_holds_each_letter_and_what_accented_ones_stand_for() {
     assert_eq!(letters_mask("Жизнь 🎬"), 0);
     assert_eq!(letters_mask("_- !"), 0);
 }
+
+#[test]
+fn the_notes_of_a_key_are_inline_when_one_and_shared_when_many() {
+    use super::Ids;
+    assert_eq!(std::mem::size_of::<Ids>(), 16);
+    let one: Ids = vec![NoteId(7)].into();
+    assert!(matches!(one, Ids::One(NoteId(7))));
+    assert_eq!(&*one, &[NoteId(7)]);
+    let many: Ids = [NoteId(1), NoteId(2)].into_iter().collect();
+    assert!(matches!(many, Ids::Many(_)));
+    assert_eq!(&*many, &[NoteId(1), NoteId(2)]);
+    let none: Ids = Vec::new().into();
+    assert!(none.is_empty());
+}
