@@ -374,12 +374,17 @@ fn link_key_hashes(parsed: &ParsedNote) -> Box<[u32]> {
             .links
             .iter()
             .map(|link| {
-                if !link.closed() || link.target.is_empty() {
+                if !link.closed() {
                     return 0;
                 }
+                // The cache first: it is looked up by address, while any look at the name
+                // (even its length) reads memory the scan touched long ago.
                 let at = link.target.as_ptr() as usize;
                 if let Some((_, h)) = cache.get(&at) {
                     return *h;
+                }
+                if link.target.is_empty() {
+                    return 0;
                 }
                 link_key_into(&link.target, &mut key);
                 let h = key_hash(&key);
