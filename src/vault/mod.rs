@@ -719,16 +719,12 @@ impl Vault {
         vault.by_stem_lower = stem_lower;
         vault.by_slug = slug;
         vault.by_loose = loose;
-        let t_maps = t.elapsed();
         vault.missing = links
             .keys()
-            .filter(|k| !vault.by_loose.contains_key(k.as_str()))
-            .map(|k| (Name::from(k.as_str()), ()))
+            .filter(|k| !vault.by_loose.contains_key(*k))
+            .map(|k| (k.clone(), ()))
             .collect();
-        vault.links_by_key = links
-            .into_iter()
-            .map(|(k, v)| (Name::from(k), Arc::new(v)))
-            .collect();
+        vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         vault.by_path = by_path;
         vault.note_count = notes.len();
         vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
@@ -737,7 +733,6 @@ impl Vault {
             ?t_notes,
             ?t_links,
             ?t_keys,
-            ?t_maps,
             done = ?t.elapsed(),
             "index build phases"
         );
@@ -921,24 +916,9 @@ impl Vault {
     }
 }
 
-/// The keys of one kind under which a note is found: 0 path, 1 stem, 2 lower stem, 3 slugs,
-/// 4 loose keys. Notes from outside the workspace folders are found under none.
-fn note_keys(note: &Note, kind: usize) -> Vec<String> {
-    if note.root.is_none() {
-        return Vec::new();
-    }
-    let mut keys: Vec<String> = match kind {
-        0 => vec![note.rel_key()],
-        1 => vec![note.stem.clone()],
-        2 => vec![note.stem.to_lowercase()],
-        3 => return note.slugs.to_vec(),
-        _ => return note.loose_keys.to_vec(),
-    };
-    keys.retain(|k| !k.is_empty());
-    keys
-}
-
-/// [`note_keys`] given one by one to `f`, borrowed from the note where it keeps them.
+/// The keys of one kind under which a note is found, given one by one to `f` (borrowed from the
+/// note where it keeps them): 0 path, 1 stem, 2 lower stem, 3 slugs, 4 loose keys. Notes from
+/// outside the workspace folders are found under none.
 fn note_keys_into<'a>(note: &'a Note, kind: usize, mut f: impl FnMut(std::borrow::Cow<'a, str>)) {
     use std::borrow::Cow;
     if note.root.is_none() {
@@ -965,9 +945,11 @@ fn note_keys_into<'a>(note: &'a Note, kind: usize, mut f: impl FnMut(std::borrow
     }
 }
 
-/// [`note_keys`] as the maps' keys (an edit's; the scan converts its own in bulk).
+/// [`note_keys_into`] as the maps' keys (an edit's; the scan makes its own in bulk).
 fn note_names(note: &Note, kind: usize) -> Vec<Name> {
-    note_keys(note, kind).into_iter().map(Name::from).collect()
+    let mut names = Vec::new();
+    note_keys_into(note, kind, |k| names.push(Name::from(&*k)));
+    names
 }
 
 /// From this many linking notes on, backlinks are looked for on all cores.
@@ -989,7 +971,7 @@ type Place = (u32, u32, usize);
 /// worker reads its notes' links in order and sorts those of the batch into shards by their
 /// key's hash; then each shard is grouped on its own, in note order, so every key's sources
 /// come out sorted. A key is computed once per distinct spelling in a shard, not once per link.
-fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
+fn group_links(notes: &[Note]) -> HashMap<Name, KeyLinks> {
     use rayon::prelude::*;
     const PER_BATCH: usize = LINK_SHARDS / SHARD_BATCHES;
     type Places = Vec<Vec<Place>>;
@@ -1013,7 +995,7 @@ fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
                 },
             )
             .collect();
-        let shards: Vec<Vec<(String, KeyLinks)>> = (0..PER_BATCH)
+        let shards: Vec<Vec<(Name, KeyLinks)>> = (0..PER_BATCH)
             .into_par_iter()
             .map(|s| group_shard(notes, pieces.iter().flat_map(|p| &p[s])))
             .collect();
@@ -1030,8 +1012,8 @@ fn group_links(notes: &[Note]) -> HashMap<String, KeyLinks> {
 fn group_shard<'a>(
     notes: &[Note],
     places: impl Iterator<Item = &'a Place>,
-) -> Vec<(String, KeyLinks)> {
-    let mut groups: Vec<(String, KeyLinks)> = Vec::new();
+) -> Vec<(Name, KeyLinks)> {
+    let mut groups: Vec<(Name, KeyLinks)> = Vec::new();
     let mut by_key: HashMap<String, usize> = HashMap::default();
     // Each copy of a spelling: its group and its place among the group's spellings. (Two
     // copies of one spelling are two entries leading to the same place.)
@@ -1044,7 +1026,7 @@ fn group_shard<'a>(
                 let target = &notes[i as usize].parsed.links[j as usize].target;
                 link_key_into(target, &mut key);
                 let g = *by_key.entry(key.clone()).or_insert_with(|| {
-                    groups.push((key.clone(), KeyLinks::default()));
+                    groups.push((Name::from(key.as_str()), KeyLinks::default()));
                     groups.len() - 1
                 });
                 let spellings = &mut groups[g].1.spellings;
@@ -1089,8 +1071,7 @@ fn link_groups(parsed: &ParsedNote) -> Vec<(Name, Name, u32)> {
     groups
 }
 
-/// Records `count` links from `id`; a note's spellings of one key arrive one after another.
-/// A note's links of one key arrive together (in note order in a scan, one group per note in
+/// Records that note `id` links with a key. A note's links of one key arrive together (in note order in a scan, one group per note in
 /// an edit), so a note already there is the last one.
 fn add_source(sources: &mut Vec<NoteId>, id: NoteId) {
     if sources.last() != Some(&id) {
