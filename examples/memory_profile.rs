@@ -18,6 +18,34 @@ fn rss(label: &str) {
     }
 }
 
+#[repr(C)]
+struct MallInfo2 {
+    arena: usize,
+    ordblks: usize,
+    smblks: usize,
+    hblks: usize,
+    hblkhd: usize,
+    usmblks: usize,
+    fsmblks: usize,
+    uordblks: usize,
+    fordblks: usize,
+    keepcost: usize,
+}
+unsafe extern "C" {
+    fn malloc_trim(pad: usize) -> i32;
+    fn mallinfo2() -> MallInfo2;
+}
+fn heap(label: &str) {
+    let m = unsafe { mallinfo2() };
+    println!(
+        "{label}: heap arena {} MB mmapped {} MB in use {} MB free {} MB",
+        m.arena >> 20,
+        m.hblkhd >> 20,
+        m.uordblks >> 20,
+        m.fordblks >> 20
+    );
+}
+
 fn main() {
     let root = std::path::PathBuf::from(std::env::args().nth(1).expect("a folder"));
     let root = root.canonicalize().unwrap();
@@ -29,8 +57,12 @@ fn main() {
         &|_, _| {},
     );
     rss("scanned");
+    heap("scanned");
     let vault = Vault::from_scan(vec![root], notes);
     rss("built");
+    heap("built");
+    unsafe { malloc_trim(0) };
+    rss("built+trim");
     let mb = |b: usize| b as f64 / 1e6;
     let (mut links, mut link_n, mut keys, mut heads, mut lines, mut cols, mut strs, mut fm) =
         (0, 0, 0, 0, 0, 0, 0, 0);
@@ -71,6 +103,12 @@ fn main() {
         }
     }
     println!("{} notes, {} links", vault.len(), link_n);
+    let mut maps = 0;
+    for (name, keys, bytes) in vault.map_memory() {
+        maps += bytes;
+        println!("map {name:14} {keys:8} keys {:8.1} MB", mb(bytes));
+    }
+    println!("maps total {:.1} MB", mb(maps));
     println!(
         "sizes: Note {} ParsedNote {} Frontmatter {} Heading {} LineMap {} KeyLinks {}",
         std::mem::size_of::<wikilsp::vault::Note>(),

@@ -41,8 +41,8 @@ pub struct FilePosition {
     pub offset: u32,
 }
 
-/// A range in some note of the vault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A range in some note of the vault (ordered by note, then by position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NoteRange {
     pub note: NoteId,
     pub range: TextRange,

@@ -2,7 +2,7 @@
 //! missing note.
 
 use super::{FilePosition, NoteRange, link_at};
-use crate::syntax::TextRange;
+use crate::syntax::{Link, TextRange};
 use crate::vault::{NoteId, Resolution, Vault, link_key};
 
 /// On a link: every link in the vault that resolves where it does (for a link to a missing or
@@ -13,35 +13,37 @@ pub fn references(vault: &Vault, pos: FilePosition, include_declaration: bool) -
         return Vec::new();
     };
     let link = link_at(&note.parsed.links, pos.offset).filter(|l| l.closed());
+    // Each link's range is taken while the link is at hand (a hub has thousands).
+    let at = |note, _, link: &Link| NoteRange {
+        note,
+        range: link.range(),
+    };
     let (target, links) = match link {
         Some(link) if !link.target.is_empty() => {
             let resolution = vault.resolve(&link.target, &note.path);
             match resolution {
-                Resolution::Note(id) => (Some(id), vault.backlinks(id)),
+                Resolution::Note(id) => (Some(id), vault.backlinks_with(id, at)),
                 other => (
                     None,
-                    vault.links_using_key(&link_key(&link.target), |r| *r == other),
+                    vault.links_using_key_with(&link_key(&link.target), |r| *r == other, at),
                 ),
             }
         }
         // `[[#Heading]]` or plain text: the note itself.
-        _ => (Some(pos.note), vault.backlinks(pos.note)),
+        _ => (Some(pos.note), vault.backlinks_with(pos.note, at)),
     };
-    let mut out = Vec::with_capacity(links.len() + 1);
-    if include_declaration && let Some(id) = target {
-        out.push(NoteRange {
-            note: id,
-            range: title_range(vault, id),
-        });
+    match target {
+        Some(id) if include_declaration => {
+            let mut out = Vec::with_capacity(links.len() + 1);
+            out.push(NoteRange {
+                note: id,
+                range: title_range(vault, id),
+            });
+            out.extend(links);
+            out
+        }
+        _ => links,
     }
-    out.extend(links.into_iter().filter_map(|(source, i)| {
-        let link = vault.note(source)?.parsed.links.get(i)?;
-        Some(NoteRange {
-            note: source,
-            range: link.range(),
-        })
-    }));
-    out
 }
 
 /// Where a note states its title: the frontmatter `title` value, else its first `# ` heading,
@@ -73,17 +75,10 @@ pub struct BacklinksLens {
 
 pub fn backlinks_lens(vault: &Vault, id: NoteId) -> Option<BacklinksLens> {
     vault.note(id)?;
-    let links: Vec<NoteRange> = vault
-        .backlinks(id)
-        .into_iter()
-        .filter_map(|(source, i)| {
-            let link = vault.note(source)?.parsed.links.get(i)?;
-            Some(NoteRange {
-                note: source,
-                range: link.range(),
-            })
-        })
-        .collect();
+    let links = vault.backlinks_with(id, |note, _, link| NoteRange {
+        note,
+        range: link.range(),
+    });
     let title = match links.len() {
         0 => "no backlinks".to_owned(),
         1 => "1 backlink".to_owned(),

@@ -219,42 +219,61 @@ impl Snapshot {
     pub fn locations_json(&self, vault: &Vault, targets: &[NoteRange]) -> Vec<u8> {
         use rayon::prelude::*;
         let runs: Vec<&[NoteRange]> = targets.chunk_by(|a, b| a.note == b.note).collect();
-        let write_run = |run: &&[NoteRange]| {
-            let mut out = Vec::new();
-            let Some(note) = vault.note(run[0].note) else {
-                return out;
-            };
-            let mut uri = Vec::new();
-            if !write_uri_json(&note.path, &mut uri) {
-                return out;
-            }
-            let mut view = None;
+        // Each share of runs into one buffer: a hub's answer has a run per linking note, and a
+        // buffer each cost more in allocation than the writing.
+        let write_runs = |runs: &[&[NoteRange]]| {
+            let mut out = Vec::with_capacity(runs.len() * 160);
             let mut number = itoa::Buffer::new();
-            for target in *run {
-                let Some(r) = self.range_in(vault, target.note, target.range, &mut view) else {
-                    continue;
-                };
-                // By hand rather than `write!`: a hub's answer holds thousands of these.
-                out.extend_from_slice(b",{\"uri\":");
-                out.extend_from_slice(&uri);
-                out.extend_from_slice(b",\"range\":{\"start\":{\"line\":");
-                out.extend_from_slice(number.format(r.start.line).as_bytes());
-                out.extend_from_slice(b",\"character\":");
-                out.extend_from_slice(number.format(r.start.character).as_bytes());
-                out.extend_from_slice(b"},\"end\":{\"line\":");
-                out.extend_from_slice(number.format(r.end.line).as_bytes());
-                out.extend_from_slice(b",\"character\":");
-                out.extend_from_slice(number.format(r.end.character).as_bytes());
-                out.extend_from_slice(b"}}}");
-            }
+            vault.for_each_note_ahead(
+                runs,
+                |run| run[0].note,
+                |run, note| {
+                    let uri_at = out.len() + 8;
+                    out.extend_from_slice(b",{\"uri\":");
+                    if !write_uri_json(&note.path, &mut out) {
+                        out.truncate(uri_at - 8);
+                        return;
+                    }
+                    let uri = uri_at..out.len();
+                    let mut first = true;
+                    let mut view = None;
+                    for target in *run {
+                        let Some(r) =
+                            self.range_in_note(run[0].note, note, target.range, &mut view)
+                        else {
+                            continue;
+                        };
+                        if !std::mem::take(&mut first) {
+                            out.extend_from_slice(b",{\"uri\":");
+                            out.extend_from_within(uri.clone());
+                        }
+                        // By hand rather than `write!`: a hub's answer holds thousands of these.
+                        out.extend_from_slice(b",\"range\":{\"start\":{\"line\":");
+                        out.extend_from_slice(number.format(r.start.line).as_bytes());
+                        out.extend_from_slice(b",\"character\":");
+                        out.extend_from_slice(number.format(r.start.character).as_bytes());
+                        out.extend_from_slice(b"},\"end\":{\"line\":");
+                        out.extend_from_slice(number.format(r.end.line).as_bytes());
+                        out.extend_from_slice(b",\"character\":");
+                        out.extend_from_slice(number.format(r.end.character).as_bytes());
+                        out.extend_from_slice(b"}}}");
+                    }
+                    if first {
+                        // No range of the run could be placed: its URI goes too.
+                        out.truncate(uri_at - 8);
+                    }
+                },
+            );
             out
         };
         // On all cores only when the answer is big enough to gain from it: a worker that has
         // to wake up costs more than a few thousand locations take.
         let pieces: Vec<Vec<u8>> = if targets.len() >= PARALLEL_LOCATIONS {
-            runs.par_iter().with_min_len(64).map(write_run).collect()
+            runs.par_chunks(runs.len().div_ceil(8))
+                .map(write_runs)
+                .collect()
         } else {
-            runs.iter().map(write_run).collect()
+            vec![write_runs(&runs)]
         };
         let mut json = Vec::with_capacity(pieces.iter().map(Vec::len).sum::<usize>() + 2);
         json.push(b'[');
@@ -296,7 +315,17 @@ impl Snapshot {
         range: syntax::TextRange,
         view: &mut Option<Option<FileView>>,
     ) -> Option<Range> {
-        let note = vault.note(id)?;
+        self.range_in_note(id, vault.note(id)?, range, view)
+    }
+
+    /// [`Snapshot::range_in`] with the note at hand.
+    fn range_in_note(
+        &self,
+        id: NoteId,
+        note: &Note,
+        range: syntax::TextRange,
+        view: &mut Option<Option<FileView>>,
+    ) -> Option<Range> {
         if range == syntax::TextRange::default() {
             return Some(Range::default());
         }

@@ -113,6 +113,12 @@ impl LineMap {
     }
 
     /// The zero-based line of `offset` and the byte offset where that line starts.
+    /// The memory a placement reads: the line starts (searched) and the bits and columns after
+    /// them. For a prefetch hint by a caller about to place ranges of many notes.
+    pub fn data(&self) -> &[u32] {
+        &self.data
+    }
+
     pub fn line_of(&self, offset: u32) -> (u32, u32) {
         let offset = offset.min(self.len);
         let starts = self.starts();

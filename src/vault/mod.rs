@@ -6,6 +6,7 @@ mod mentions;
 mod resolve;
 mod scan;
 mod shared_map;
+mod shared_vec;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ type PSet<K> = SharedMap<K, ()>;
 use crate::config::Config;
 use crate::syntax::{self, Name, ParsedNote};
 use shared_map::SharedMap;
+use shared_vec::SharedVec;
 
 pub use mentions::{MIN_MENTION_CHARS, MentionMatcher, NameMatch, fold_case, is_word_char};
 pub use resolve::Resolution;
@@ -300,7 +302,7 @@ pub struct Vault {
     roots: Arc<[PathBuf]>,
     /// The vault's configuration (`.wikilsp.toml` and the client's settings).
     config: Arc<Config>,
-    notes: imbl::Vector<Option<Arc<Note>>>,
+    notes: SharedVec<Option<Arc<Note>>>,
     by_path: PMap<PathBuf, NoteId>,
     by_rel: PMap<Name, Ids>,
     by_stem: PMap<Name, Ids>,
@@ -321,6 +323,27 @@ pub struct Vault {
     generation: u64,
     note_count: usize,
 }
+
+/// Asks the processor to start loading the cache line at `ptr` into its caches, and goes on: a
+/// hint, with no effect on what the program computes (and none on other processors).
+///
+/// A hub's references and rename read a few lines of each of thousands of notes spread all over
+/// memory, one pointer leading to the next (note slot, note, its parse, its links and line map).
+/// Each waits on memory in turn; fetching them a few notes ahead lets those waits overlap.
+#[inline(always)]
+pub fn prefetch<T>(ptr: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address (null included), and writes nothing.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(ptr.cast::<i8>())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}
+
+/// How many notes ahead [`Vault::for_each_note_ahead`] fetches each step of the chain.
+const AHEAD: usize = 8;
 
 /// The key under which a link target's backlinks are grouped: the loose key of its last path
 /// segment (a `folder/topic` target and a `topic` target both land on `topic`).
@@ -480,6 +503,56 @@ impl Vault {
         self.notes.get(id.0 as usize).and_then(Option::as_ref)
     }
 
+    /// Calls `f` on each item of `items` with its note (items whose note is gone are skipped),
+    /// in order, while fetching the notes of the items ahead from memory (see [`prefetch`]):
+    /// their slots, then the notes, then what a note points to (path, parse, link keys), then
+    /// the parse's links and line map.
+    pub fn for_each_note_ahead<'a, I>(
+        &'a self,
+        items: &[I],
+        id: impl Fn(&I) -> NoteId,
+        mut f: impl FnMut(&I, &'a Note),
+    ) {
+        for (j, item) in items.iter().enumerate() {
+            if let Some(x) = items.get(j + 4 * AHEAD) {
+                prefetch(self.notes.slot_ptr(id(x).0 as usize));
+            }
+            if let Some(x) = items.get(j + 3 * AHEAD)
+                && let Some(n) = self.note(id(x))
+            {
+                let at = Arc::as_ptr(n).cast::<u8>();
+                for line in 0..std::mem::size_of::<Note>().div_ceil(64) {
+                    prefetch(at.wrapping_add(64 * line));
+                }
+            }
+            if let Some(x) = items.get(j + 2 * AHEAD)
+                && let Some(n) = self.note(id(x))
+            {
+                let path = n.path.as_os_str().as_encoded_bytes();
+                prefetch(path.as_ptr());
+                prefetch(path.as_ptr().wrapping_add(path.len().saturating_sub(1)));
+                prefetch(n.link_keys.as_ptr());
+                let parsed = Arc::as_ptr(&n.parsed).cast::<u8>();
+                for line in 0..std::mem::size_of::<ParsedNote>().div_ceil(64) {
+                    prefetch(parsed.wrapping_add(64 * line));
+                }
+            }
+            if let Some(x) = items.get(j + AHEAD)
+                && let Some(n) = self.note(id(x))
+            {
+                prefetch(n.parsed.links.as_ptr());
+                // The line starts a placement searches, up to a few lines of cache.
+                let lines = n.parsed.lines.data();
+                for at in (0..lines.len().min(128)).step_by(16) {
+                    prefetch(lines[at..].as_ptr());
+                }
+            }
+            if let Some(n) = self.note(id(item)) {
+                f(item, n);
+            }
+        }
+    }
+
     pub fn note_by_path(&self, path: &Path) -> Option<NoteId> {
         self.by_path.get(path).copied()
     }
@@ -575,12 +648,23 @@ impl Vault {
     /// links), in the order of notes and then of position. Only the notes whose links use one
     /// of the target's names are read.
     pub fn backlinks(&self, target: NoteId) -> Vec<(NoteId, usize)> {
+        self.backlinks_with(target, |source, i, _| (source, i))
+    }
+
+    /// [`Vault::backlinks`], each link given as `pick(linking note, index, link)` makes it
+    /// (sorted): a caller that wants the link's range takes it while the link is at hand,
+    /// rather than looking every linking note up again.
+    pub fn backlinks_with<T: Ord + Send>(
+        &self,
+        target: NoteId,
+        pick: impl Fn(NoteId, usize, &syntax::Link) -> T + Sync,
+    ) -> Vec<T> {
         let Some(note) = self.note(target) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for key in note.loose_keys.iter() {
-            out.extend(self.links_using_key(key, |r| r == &Resolution::Note(target)));
+            out.extend(self.links_using_key_with(key, |r| r == &Resolution::Note(target), &pick));
         }
         out.sort_unstable();
         out
@@ -594,6 +678,16 @@ impl Vault {
         key: &str,
         keep: impl Fn(&Resolution) -> bool + Sync,
     ) -> Vec<(NoteId, usize)> {
+        self.links_using_key_with(key, keep, |source, i, _| (source, i))
+    }
+
+    /// [`Vault::links_using_key`], each link given as `pick(linking note, index, link)` makes it.
+    pub fn links_using_key_with<T: Send>(
+        &self,
+        key: &str,
+        keep: impl Fn(&Resolution) -> bool + Sync,
+        pick: impl Fn(NoteId, usize, &syntax::Link) -> T + Sync,
+    ) -> Vec<T> {
         use rayon::prelude::*;
         let Some(links) = self.links_by_key.get(key) else {
             return Vec::new();
@@ -604,31 +698,32 @@ impl Vault {
             let mut buf = String::new();
             // Links repeat a few spellings from a few folders: each pair is resolved once.
             let mut verdicts: HashMap<(&str, &[u8]), bool> = HashMap::default();
-            for &source in sources {
-                let Some(from) = self.note(source) else {
-                    continue;
-                };
-                for (i, &hash) in from.link_keys.iter().enumerate() {
-                    if hash != want {
-                        continue;
+            self.for_each_note_ahead(
+                sources,
+                |&id| id,
+                |&source, from| {
+                    for (i, &hash) in from.link_keys.iter().enumerate() {
+                        if hash != want {
+                            continue;
+                        }
+                        let Some(link) = from.parsed.links.get(i) else {
+                            continue;
+                        };
+                        // The hash matched; the spellings of the key confirm it without
+                        // recomputing.
+                        let spelled = links.spellings.iter().any(|s| *s.0 == *link.target);
+                        if !spelled && !has_link_key(&link.target, key, &mut buf) {
+                            continue;
+                        }
+                        let verdict = *verdicts
+                            .entry((link.target.as_str(), folder_bytes(&from.path)))
+                            .or_insert_with(|| keep(&self.resolve(&link.target, &from.path)));
+                        if verdict {
+                            out.push(pick(source, i, link));
+                        }
                     }
-                    let Some(link) = from.parsed.links.get(i) else {
-                        continue;
-                    };
-                    // The hash matched; the spellings of the key confirm it without
-                    // recomputing.
-                    let spelled = links.spellings.iter().any(|s| *s.0 == *link.target);
-                    if !spelled && !has_link_key(&link.target, key, &mut buf) {
-                        continue;
-                    }
-                    let verdict = *verdicts
-                        .entry((link.target.as_str(), folder_bytes(&from.path)))
-                        .or_insert_with(|| keep(&self.resolve(&link.target, &from.path)));
-                    if verdict {
-                        out.push((source, i));
-                    }
-                }
-            }
+                },
+            );
             out
         };
         // A hub's linking notes lie all over memory, and reading them waits on it: on all
@@ -641,7 +736,69 @@ impl Vault {
             .par_chunks(PARALLEL_SOURCES / 2)
             .map(find)
             .collect::<Vec<_>>()
-            .concat()
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Bytes of each of the index's maps: (name, keys, bytes of tables plus what the keys and
+    /// values hold on the heap, counting a shared name once per map). A profiling aid.
+    pub fn map_memory(&self) -> Vec<(&'static str, usize, usize)> {
+        // A heap block: the allocator's 8-byte header, rounded to 16.
+        let block = |n: usize| (n + 8).div_ceil(16) * 16;
+        let name = |n: &Name| block(n.len() + 16);
+        let ids = |i: &Ids| match i {
+            Ids::One(_) => 0,
+            Ids::Many(ids) => block(16 + 4 * ids.len()),
+        };
+        let names = |m: &PMap<Name, Ids>| {
+            m.table_bytes() + m.iter().map(|(k, v)| name(k) + ids(v)).sum::<usize>()
+        };
+        vec![
+            (
+                "by_path",
+                self.by_path.iter().count(),
+                self.by_path.table_bytes()
+                    + self
+                        .by_path
+                        .keys()
+                        .map(|p| block(p.as_os_str().len()))
+                        .sum::<usize>(),
+            ),
+            ("by_rel", self.by_rel.iter().count(), names(&self.by_rel)),
+            ("by_stem", self.by_stem.iter().count(), names(&self.by_stem)),
+            (
+                "by_stem_lower",
+                self.by_stem_lower.iter().count(),
+                names(&self.by_stem_lower),
+            ),
+            ("by_slug", self.by_slug.iter().count(), names(&self.by_slug)),
+            (
+                "by_loose",
+                self.by_loose.iter().count(),
+                names(&self.by_loose),
+            ),
+            (
+                "links_by_key",
+                self.links_by_key.iter().count(),
+                self.links_by_key.table_bytes()
+                    + self
+                        .links_by_key
+                        .iter()
+                        .map(|(k, v)| {
+                            name(k)
+                                + block(16 + std::mem::size_of::<KeyLinks>())
+                                + block(4 * v.sources.capacity())
+                                + block(16 * v.spellings.capacity())
+                        })
+                        .sum::<usize>(),
+            ),
+            (
+                "missing",
+                self.missing.iter().count(),
+                self.missing.table_bytes() + self.missing.keys().map(name).sum::<usize>(),
+            ),
+        ]
     }
 
     /// What the index holds, by its own accounting: the text it keeps is the open notes' only.

@@ -65,6 +65,18 @@ impl<K, V> SharedMap<K, V> {
     pub fn keys(&self) -> impl Iterator<Item = &K> {
         self.iter().map(|(k, _)| k)
     }
+
+    /// Bytes of the map's own tables (buckets and control bytes, shard headers), not counting
+    /// what keys and values point to: a profiling aid.
+    pub fn table_bytes(&self) -> usize {
+        let Some(shards) = &self.shards else { return 0 };
+        let entry = std::mem::size_of::<(K, V)>() + 1;
+        shards.len() * (8 + 16 + std::mem::size_of::<FxHashMap<K, V>>())
+            + shards
+                .iter()
+                .map(|s| s.capacity().next_power_of_two() * 8 / 7 * entry)
+                .sum::<usize>()
+    }
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
