@@ -148,7 +148,7 @@ fn rename_note(vault: &Vault, id: NoteId, new_name: &str) -> Result<RenameEdit, 
         .map(|e| e.to_string_lossy().into_owned())
         .unwrap_or_else(|| "md".into());
     let new_path = note.folder().join(format!("{new_stem}.{ext}"));
-    for &other in vault.notes_with_stem_ignoring_case(&new_stem) {
+    for other in vault.notes_with_stem_ignoring_case(&new_stem) {
         if other != id
             && let Some(n) = vault.note(other)
             && n.folder() == note.folder()

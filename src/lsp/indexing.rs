@@ -118,6 +118,7 @@ pub fn start(
         tokio::task::spawn_blocking(move || {
             snapshot.vault.name_table();
             snapshot.vault.missing_table();
+            give_back_freed_memory();
         });
         let elapsed = started.elapsed();
         let summary = format!("indexed {count} notes in {} ms", elapsed.as_millis());
@@ -132,6 +133,23 @@ pub fn start(
             let _ = client.code_lens_refresh().await;
         }
     });
+}
+
+/// Returns to the system the memory the process has freed but the allocator still holds.
+///
+/// glibc's allocator keeps what a thread frees for that thread's next allocations, in one
+/// arena per thread: the scan's file buffers and the build's temporary tables, freed on a dozen
+/// threads, stayed in the process (at 100,000 notes, 30-40 MB of its peak), and so did each big
+/// answer's buffers on the thread that wrote it. Called after indexing and after an answer of a
+/// megabyte or more; about a millisecond at 100,000 notes. Other allocators return memory their
+/// own way: there it does nothing.
+pub(super) fn give_back_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only releases free memory of glibc's own arenas; no pointer the
+    // program holds is touched.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// How many problems of one scan are logged one by one; the rest are counted.

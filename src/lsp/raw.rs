@@ -25,6 +25,10 @@ const WAITING_MAX: usize = 8;
 
 const MARKER_PREFIX: &str = "wikilsp-raw:";
 
+/// After writing a message this long, the memory freed meanwhile is given back to the system
+/// (see `give_back_freed_memory`): a hub's answer and what went into making it.
+const BIG_ANSWER: usize = 1 << 20;
+
 #[derive(Debug)]
 pub struct RawAnswers {
     nonce: u64,
@@ -139,6 +143,10 @@ where
         let body = raw.splice(&body).unwrap_or(body);
         if write_frame(&mut to, &body).await.is_err() {
             break;
+        }
+        if body.len() >= BIG_ANSWER {
+            drop(body);
+            super::indexing::give_back_freed_memory();
         }
     }
 }

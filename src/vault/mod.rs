@@ -178,14 +178,17 @@ impl KeyLinks {
 /// five maps hold half a million keys, and a shared list each took 32 bytes more).
 #[derive(Debug, Clone)]
 enum Ids {
+    None,
     One(NoteId),
-    Many(Arc<[NoteId]>),
+    /// A thin pointer (a shared slice's would be two words, and the enum three).
+    Many(Arc<Vec<NoteId>>),
 }
 
 impl std::ops::Deref for Ids {
     type Target = [NoteId];
     fn deref(&self) -> &[NoteId] {
         match self {
+            Ids::None => &[],
             Ids::One(id) => std::slice::from_ref(id),
             Ids::Many(ids) => ids,
         }
@@ -195,8 +198,9 @@ impl std::ops::Deref for Ids {
 impl From<Vec<NoteId>> for Ids {
     fn from(ids: Vec<NoteId>) -> Ids {
         match ids[..] {
+            [] => Ids::None,
             [id] => Ids::One(id),
-            _ => Ids::Many(ids.into()),
+            _ => Ids::Many(Arc::new(ids)),
         }
     }
 }
@@ -296,6 +300,53 @@ pub struct MemoryReport {
     pub links: usize,
 }
 
+/// Notes by one kind of key, the key given by its 64-bit hash ([`name_hash`]): the keys
+/// themselves are not stored, since each note holds its own (a map of 100,000 names took
+/// 10-13 MB with its keys as shared strings, 3 MB without). A lookup confirms each note found
+/// on the note's own key, so two keys that hash alike never mix.
+type NameMap = PMap<u64, Ids>;
+
+/// The hash a [`NameMap`] files a key under.
+fn name_hash(key: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+/// A path's [`name_hash`].
+fn path_hash(path: &Path) -> u64 {
+    name_hash(path.as_os_str().as_encoded_bytes())
+}
+
+/// Whether `text` lower-cased (as `str::to_lowercase` does) is `lower`.
+fn lower_is(text: &str, lower: &str) -> bool {
+    if text.is_ascii() {
+        text.len() == lower.len()
+            && text
+                .bytes()
+                .zip(lower.bytes())
+                .all(|(a, b)| a.to_ascii_lowercase() == b)
+    } else {
+        text.to_lowercase() == lower
+    }
+}
+
+/// Whether `note` is found under `key` in the name map of `kind` (see [`note_keys_into`]).
+fn note_has_key(note: &Note, kind: usize, key: &str) -> bool {
+    if note.root.is_none() || key.is_empty() {
+        return false;
+    }
+    match kind {
+        0 => lower_is(note.link_path(), key),
+        1 => note.stem == key,
+        2 => lower_is(&note.stem, key),
+        3 => note.slugs.binary_search_by(|k| k.as_str().cmp(key)).is_ok(),
+        _ => note
+            .loose_keys
+            .binary_search_by(|k| k.as_str().cmp(key))
+            .is_ok(),
+    }
+}
+
 /// The index of all notes of a workspace.
 #[derive(Debug, Clone, Default)]
 pub struct Vault {
@@ -303,12 +354,14 @@ pub struct Vault {
     /// The vault's configuration (`.wikilsp.toml` and the client's settings).
     config: Arc<Config>,
     notes: SharedVec<Option<Arc<Note>>>,
-    by_path: PMap<PathBuf, NoteId>,
-    by_rel: PMap<Name, Ids>,
-    by_stem: PMap<Name, Ids>,
-    by_stem_lower: PMap<Name, Ids>,
-    by_slug: PMap<Name, Ids>,
-    by_loose: PMap<Name, Ids>,
+    /// The name maps: notes by path, by relative path, stem, lower-case stem, slug and loose
+    /// key (see [`NameMap`]).
+    by_path: NameMap,
+    by_rel: NameMap,
+    by_stem: NameMap,
+    by_stem_lower: NameMap,
+    by_slug: NameMap,
+    by_loose: NameMap,
     links_by_key: PMap<Name, Arc<KeyLinks>>,
     /// The link keys no note answers to: targets that links use but no note has yet.
     missing: PSet<Name>,
@@ -554,7 +607,10 @@ impl Vault {
     }
 
     pub fn note_by_path(&self, path: &Path) -> Option<NoteId> {
-        self.by_path.get(path).copied()
+        let ids = self.by_path.get(&path_hash(path))?;
+        ids.iter()
+            .copied()
+            .find(|&id| self.note(id).is_some_and(|n| n.path == path))
     }
 
     pub fn notes(&self) -> impl Iterator<Item = (NoteId, &Arc<Note>)> {
@@ -625,13 +681,13 @@ impl Vault {
     }
 
     /// The notes whose file stem is `stem`, ignoring case (in any folder).
-    pub fn notes_with_stem_ignoring_case(&self, stem: &str) -> &[NoteId] {
-        self.lookup(2, &stem.to_lowercase())
+    pub fn notes_with_stem_ignoring_case(&self, stem: &str) -> Vec<NoteId> {
+        self.lookup(2, &stem.to_lowercase()).to_vec()
     }
 
     /// Whether any note answers to this loose key (if none does, a link with it is broken).
     pub fn has_loose_key(&self, key: &str) -> bool {
-        self.by_loose.get(key).is_some_and(|ids| !ids.is_empty())
+        !self.lookup(4, key).is_empty()
     }
 
     /// How many links in the vault use one of the note's names (a ranking signal, not an exact
@@ -748,23 +804,12 @@ impl Vault {
         let block = |n: usize| (n + 8).div_ceil(16) * 16;
         let name = |n: &Name| block(n.len() + 16);
         let ids = |i: &Ids| match i {
-            Ids::One(_) => 0,
+            Ids::None | Ids::One(_) => 0,
             Ids::Many(ids) => block(16 + 4 * ids.len()),
         };
-        let names = |m: &PMap<Name, Ids>| {
-            m.table_bytes() + m.iter().map(|(k, v)| name(k) + ids(v)).sum::<usize>()
-        };
+        let names = |m: &NameMap| m.table_bytes() + m.iter().map(|(_, v)| ids(v)).sum::<usize>();
         vec![
-            (
-                "by_path",
-                self.by_path.iter().count(),
-                self.by_path.table_bytes()
-                    + self
-                        .by_path
-                        .keys()
-                        .map(|p| block(p.as_os_str().len()))
-                        .sum::<usize>(),
-            ),
+            ("by_path", self.by_path.iter().count(), names(&self.by_path)),
             ("by_rel", self.by_rel.iter().count(), names(&self.by_rel)),
             ("by_stem", self.by_stem.iter().count(), names(&self.by_stem)),
             (
@@ -844,47 +889,44 @@ impl Vault {
         // The five name maps and the path map are independent: built side by side. Each name
         // map from its (key, note) pairs sorted, one name and one list of notes per key, with
         // the keys borrowed from the notes where they are stored.
-        let name_map = |kind: usize| -> PMap<Name, Ids> {
-            let mut pairs: Vec<(std::borrow::Cow<str>, u32)> = Vec::with_capacity(notes.len());
+        let name_map = |kind: usize| -> NameMap {
+            let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(notes.len());
             for (i, note) in notes.iter().enumerate() {
-                note_keys_into(note, kind, |k| pairs.push((k, i as u32)));
+                if kind == 5 {
+                    pairs.push((path_hash(&note.path), i as u32));
+                } else {
+                    note_keys_into(note, kind, |k| {
+                        pairs.push((name_hash(k.as_bytes()), i as u32))
+                    });
+                }
             }
             pairs.sort_unstable();
+            pairs.dedup();
             pairs
                 .chunk_by(|a, b| a.0 == b.0)
-                .map(|group| {
-                    let ids: Ids = group.iter().map(|p| NoteId(p.1)).collect();
-                    (Name::from(&*group[0].0), ids)
-                })
+                .map(|group| (group[0].0, group.iter().map(|p| NoteId(p.1)).collect()))
                 .collect()
         };
-        let (maps, by_path) = rayon::join(
-            || (0..5).into_par_iter().map(name_map).collect::<Vec<_>>(),
-            || -> PMap<PathBuf, NoteId> {
-                notes
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| (n.path.clone(), NoteId(i as u32)))
-                    .collect()
-            },
-        );
+        let maps: Vec<NameMap> = (0..6).into_par_iter().map(name_map).collect();
         let t_keys = t.elapsed();
-        let [rel, stem, stem_lower, slug, loose]: [PMap<Name, Ids>; 5] =
-            maps.try_into().expect("five maps");
+        let [rel, stem, stem_lower, slug, loose, by_path]: [NameMap; 6] =
+            maps.try_into().expect("six maps");
         vault.by_rel = rel;
         vault.by_stem = stem;
         vault.by_stem_lower = stem_lower;
         vault.by_slug = slug;
         vault.by_loose = loose;
+        vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
         vault.missing = links
-            .keys()
-            .filter(|k| !vault.by_loose.contains_key(*k))
-            .map(|k| (k.clone(), ()))
+            .par_iter()
+            .filter(|(k, _)| !vault.has_loose_key(k))
+            .map(|(k, _)| (k.clone(), ()))
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect();
         vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         vault.by_path = by_path;
-        vault.note_count = notes.len();
-        vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
+        vault.note_count = vault.notes.len();
         vault.generation = 1;
         tracing::debug!(
             ?t_notes,
@@ -899,7 +941,7 @@ impl Vault {
     /// Adds a note or replaces the one at the same path (an open note keeps its editor text).
     /// Costs time in proportion to this note.
     pub fn upsert(&mut self, mut note: Note) -> NoteId {
-        if let Some(id) = self.by_path.get(&note.path).copied()
+        if let Some(id) = self.note_by_path(&note.path)
             && let Some(old) = self.note(id).cloned()
         {
             if note.open_text.is_none() && old.open_text.is_some() {
@@ -912,7 +954,7 @@ impl Vault {
         self.generation += 1;
         let id = NoteId(self.notes.len() as u32);
         self.index(id, &note, true);
-        self.by_path.insert(note.path.clone(), id);
+        add_id(&mut self.by_path, path_hash(&note.path), id);
         self.notes.push_back(Some(Arc::new(note)));
         self.note_count += 1;
         id
@@ -928,7 +970,7 @@ impl Vault {
     ) -> NoteId {
         let mut note = Note::new(path.to_path_buf(), &self.roots, parsed);
         note.open_text = open_text;
-        match self.by_path.get(path).copied() {
+        match self.note_by_path(path) {
             Some(id) => {
                 if let Some(old) = self.note(id).cloned() {
                     self.replace(id, &old, note);
@@ -957,7 +999,8 @@ impl Vault {
 
     /// Removes the note at `path`, if any.
     pub fn remove(&mut self, path: &Path) -> Option<NoteId> {
-        let id = self.by_path.remove(path)?;
+        let id = self.note_by_path(path)?;
+        remove_id(&mut self.by_path, path_hash(path), id);
         if let Some(old) = self.note(id).cloned() {
             self.unindex(id, &old, true);
         }
@@ -970,10 +1013,9 @@ impl Vault {
     /// Removes every note under `folder` (a deleted folder).
     pub fn remove_under(&mut self, folder: &Path) -> Vec<NoteId> {
         let paths: Vec<PathBuf> = self
-            .by_path
-            .keys()
-            .filter(|p| p.starts_with(folder))
-            .cloned()
+            .notes()
+            .filter(|(_, n)| n.path.starts_with(folder))
+            .map(|(_, n)| n.path.clone())
             .collect();
         paths.iter().filter_map(|p| self.remove(p)).collect()
     }
@@ -982,15 +1024,10 @@ impl Vault {
         self.forget_tables(names_changed);
         for kind in 0..5 {
             for key in note_names(note, kind) {
-                let map = self.key_map(kind);
-                let mut ids: Vec<NoteId> = map.get(&key).map(|v| v.to_vec()).unwrap_or_default();
-                if !ids.contains(&id) {
-                    ids.push(id);
+                add_id(self.key_map(kind), name_hash(key.as_bytes()), id);
+                if kind == 4 {
+                    self.missing.remove(&*key);
                 }
-                if kind == 4 && ids.len() == 1 {
-                    self.missing.remove(&key);
-                }
-                self.key_map(kind).insert(key, ids.into());
             }
         }
         for (key, target, count) in link_groups(&note.parsed) {
@@ -1008,17 +1045,13 @@ impl Vault {
         self.forget_tables(names_changed);
         for kind in 0..5 {
             for key in note_names(note, kind) {
-                let map = self.key_map(kind);
-                if let Some(ids) = map.get(&key) {
-                    let left: Vec<NoteId> = ids.iter().copied().filter(|i| *i != id).collect();
-                    if left.is_empty() {
-                        map.remove(&key);
-                        if kind == 4 && self.links_by_key.contains_key(&key) {
-                            self.missing.insert(key, ());
-                        }
-                    } else {
-                        map.insert(key, left.into());
-                    }
+                remove_id(self.key_map(kind), name_hash(key.as_bytes()), id);
+                // The key is missing once no other note answers to it (and links use it).
+                if kind == 4
+                    && !self.has_loose_key(&key)
+                    && let Some((name, _)) = self.links_by_key.get_key_value(&*key)
+                {
+                    self.missing.insert(name.clone(), ());
                 }
             }
         }
@@ -1051,7 +1084,7 @@ impl Vault {
         }
     }
 
-    fn key_map(&mut self, kind: usize) -> &mut PMap<Name, Ids> {
+    fn key_map(&mut self, kind: usize) -> &mut NameMap {
         match kind {
             0 => &mut self.by_rel,
             1 => &mut self.by_stem,
@@ -1061,7 +1094,8 @@ impl Vault {
         }
     }
 
-    fn lookup(&self, kind: usize, key: &str) -> &[NoteId] {
+    /// The notes found under `key` in the name map of `kind` (see [`note_keys_into`]).
+    fn lookup(&self, kind: usize, key: &str) -> Ids {
         let map = match kind {
             0 => &self.by_rel,
             1 => &self.by_stem,
@@ -1069,7 +1103,15 @@ impl Vault {
             3 => &self.by_slug,
             _ => &self.by_loose,
         };
-        map.get(key).map(|v| &v[..]).unwrap_or(&[])
+        let Some(ids) = map.get(&name_hash(key.as_bytes())) else {
+            return Ids::None;
+        };
+        let has = |id: &NoteId| self.note(*id).is_some_and(|n| note_has_key(n, kind, key));
+        if ids.iter().all(has) {
+            ids.clone()
+        } else {
+            ids.iter().copied().filter(has).collect()
+        }
     }
 }
 
@@ -1102,11 +1144,34 @@ fn note_keys_into<'a>(note: &'a Note, kind: usize, mut f: impl FnMut(std::borrow
     }
 }
 
-/// [`note_keys_into`] as the maps' keys (an edit's; the scan makes its own in bulk).
-fn note_names(note: &Note, kind: usize) -> Vec<Name> {
+/// [`note_keys_into`] collected (an edit's; the scan hashes them as they come).
+fn note_names(note: &Note, kind: usize) -> Vec<std::borrow::Cow<'_, str>> {
     let mut names = Vec::new();
-    note_keys_into(note, kind, |k| names.push(Name::from(&*k)));
+    note_keys_into(note, kind, |k| names.push(k));
     names
+}
+
+/// Files note `id` under `hash` in `map`.
+fn add_id(map: &mut NameMap, hash: u64, id: NoteId) {
+    let mut ids: Vec<NoteId> = map.get(&hash).map(|v| v.to_vec()).unwrap_or_default();
+    if !ids.contains(&id) {
+        ids.push(id);
+        map.insert(hash, ids.into());
+    }
+}
+
+/// Takes note `id` from under `hash` in `map`.
+fn remove_id(map: &mut NameMap, hash: u64, id: NoteId) {
+    let Some(ids) = map.get(&hash) else { return };
+    if !ids.contains(&id) {
+        return;
+    }
+    let left: Vec<NoteId> = ids.iter().copied().filter(|i| *i != id).collect();
+    if left.is_empty() {
+        map.remove(&hash);
+    } else {
+        map.insert(hash, left.into());
+    }
 }
 
 /// From this many linking notes on, backlinks are looked for on all cores.

@@ -46,7 +46,7 @@ impl Vault {
             let rel = strip_note_extension(rel).to_lowercase();
             let found = self.lookup(0, &rel);
             if !found.is_empty() {
-                return self.settle(found, from_folder);
+                return self.settle(&found, from_folder);
             }
             // A path that no longer matches (the note moved) still finds the note by its name.
             return self.resolve_name(last_segment(target), from_folder);
@@ -70,7 +70,7 @@ impl Vault {
             }
             let found = self.lookup(kind, &key);
             if !found.is_empty() {
-                return self.settle(found, from_folder);
+                return self.settle(&found, from_folder);
             }
         }
         Resolution::Missing

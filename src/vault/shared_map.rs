@@ -15,15 +15,17 @@ use std::sync::Arc;
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
-/// How many keys a shard holds on average when a map is built in one go.
-const PER_SHARD: usize = 128;
+/// How many keys a shard holds on average when a map is built in one go: a table of 128 places
+/// holds up to 112, so at 90 nearly every shard fits one (about 70% full), where an average
+/// near the limit gave half the shards 256 places.
+const PER_SHARD: usize = 90;
 
 /// The shards of a map built empty and filled by edits (a vault indexed note by note, as
 /// tests do; a scan builds its maps in one go, sized to fit).
 const MIN_SHARDS: usize = 16;
 
 /// Bounds the shard table (a snapshot's first write copies it).
-const MAX_SHARDS: usize = 1 << 13;
+const MAX_SHARDS: usize = 16_384;
 
 #[derive(Clone)]
 pub struct SharedMap<K, V> {
@@ -47,11 +49,12 @@ impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for SharedMap<K, V>
     }
 }
 
-/// The shard of a key among `shards` (a power of two). The bits are taken from the middle of
-/// the hash: the shard's own table places keys by the low bits and tells them apart by the top
-/// seven, which must still vary within a shard.
+/// The shard of a key among `shards` (any count): 32 bits from the middle of the hash scaled to
+/// the count. The middle, because the shard's own table places keys by the low bits and tells
+/// them apart by the top seven, which must still vary within a shard.
 fn shard_of<Q: Hash + ?Sized>(key: &Q, shards: usize) -> usize {
-    (FxBuildHasher.hash_one(key) >> 32) as usize & (shards - 1)
+    let middle = (FxBuildHasher.hash_one(key) >> 16) & 0xffff_ffff;
+    ((middle * shards as u64) >> 32) as usize
 }
 
 impl<K, V> SharedMap<K, V> {
@@ -74,7 +77,10 @@ impl<K, V> SharedMap<K, V> {
         shards.len() * (8 + 16 + std::mem::size_of::<FxHashMap<K, V>>())
             + shards
                 .iter()
-                .map(|s| s.capacity().next_power_of_two() * 8 / 7 * entry)
+                .map(|s| match s.capacity() {
+                    0 => 0,
+                    c => (c * 8 / 7).next_power_of_two() * entry + 16,
+                })
                 .sum::<usize>()
     }
 }
@@ -87,6 +93,16 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
     {
         let shards = self.shards.as_ref()?;
         shards[shard_of(key, shards.len())].get(key)
+    }
+
+    /// The stored key equal to `key` (a shared name, say) and its value.
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let shards = self.shards.as_ref()?;
+        shards[shard_of(key, shards.len())].get_key_value(key)
     }
 
     pub fn contains_key<Q>(&self, key: &Q) -> bool
@@ -148,8 +164,9 @@ impl<K: Hash + Eq + Clone, V: Clone> FromIterator<(K, V)> for SharedMap<K, V> {
         if entries.is_empty() {
             return SharedMap::default();
         }
-        let count = (entries.len() / PER_SHARD)
-            .next_power_of_two()
+        let count = entries
+            .len()
+            .div_ceil(PER_SHARD)
             .clamp(MIN_SHARDS, MAX_SHARDS);
         // Each shard sized for its keys at once, rather than grown by doubling.
         let places: Vec<usize> = entries.iter().map(|(k, _)| shard_of(k, count)).collect();
@@ -206,8 +223,15 @@ mod tests {
     fn a_map_built_in_one_go_has_shards_of_about_a_hundred_keys() {
         let map: SharedMap<u32, u32> = (0..100_000).map(|i| (i, i)).collect();
         let shards = map.shards.as_ref().unwrap();
-        assert_eq!(shards.len(), 1024);
-        assert!(shards.iter().all(|s| s.len() < 3 * PER_SHARD), "balanced");
+        assert_eq!(shards.len(), 1112);
+        assert!(shards.iter().all(|s| s.len() < 2 * PER_SHARD), "balanced");
+        // Nearly every shard fits a table of 128 places.
+        let small = shards.iter().filter(|s| s.capacity() <= 112).count();
+        assert!(
+            small * 100 >= shards.len() * 95,
+            "{small} of {}",
+            shards.len()
+        );
         let mut edited = map.clone();
         edited.insert(7, 0);
         // One shard copied; the others still shared with the snapshot.
@@ -215,7 +239,7 @@ mod tests {
         let shared = (0..own.len())
             .filter(|&i| Arc::ptr_eq(&own[i], &shards[i]))
             .count();
-        assert_eq!(shared, 1023);
+        assert_eq!(shared, 1111);
     }
 
     #[test]

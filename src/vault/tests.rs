@@ -451,3 +451,51 @@ fn the_notes_of_a_key_are_inline_when_one_and_shared_when_many() {
     let none: Ids = Vec::new().into();
     assert!(none.is_empty());
 }
+
+#[test]
+fn a_key_that_hashes_like_another_finds_only_its_own_notes() {
+    // Two keys with one 64-bit hash are as good as never met, so the clash is made by hand:
+    // note a.md filed (also) under the hash of "zebra", in every name map and the path map.
+    let mut v = vault(&[("a.md", "# Alpha\n"), ("b.md", "[[zebra]] [[a]]")]);
+    let a = v.note_by_path(&root().join("a.md")).unwrap();
+    for kind in 0..5 {
+        add_id(v.key_map(kind), name_hash(b"zebra"), a);
+    }
+    add_id(&mut v.by_path, path_hash(&root().join("zebra.md")), a);
+    assert_eq!(resolve(&v, "zebra", "b.md"), Vec::<String>::new());
+    assert_eq!(resolve(&v, "folder/zebra", "b.md"), Vec::<String>::new());
+    assert!(!v.has_loose_key("zebra"));
+    assert!(v.notes_with_stem_ignoring_case("ZEBRA").is_empty());
+    assert_eq!(v.note_by_path(&root().join("zebra.md")), None);
+    // The note is still found under its own keys.
+    assert_eq!(resolve(&v, "a", "b.md"), ["a.md"]);
+    assert_eq!(resolve(&v, "ALPHA", "b.md"), ["a.md"]);
+    assert_eq!(v.note_by_path(&root().join("a.md")), Some(a));
+    // A note created with that key is found, and the stray entry does not tie with it.
+    let z = v.update(&root().join("zebra.md"), parse_note("# Zebra\n"), None);
+    assert_eq!(resolve(&v, "zebra", "b.md"), ["zebra.md"]);
+    assert_eq!(v.note_by_path(&root().join("zebra.md")), Some(z));
+    // Removing it leaves the key missing again, with its link waiting.
+    v.remove(&root().join("zebra.md"));
+    assert!(!v.has_loose_key("zebra"));
+    assert!(v.missing_targets().any(|(k, _)| &**k == "zebra"));
+}
+
+#[test]
+fn lower_case_comparison_agrees_with_to_lowercase() {
+    for (text, lower) in [
+        ("Topic", "topic"),
+        ("ÉCOLE", "école"),
+        ("ΟΔΟΣ", "οδος"),
+        ("ΟΔΟΣ", "οδoς"),
+        ("Straße", "straße"),
+    ] {
+        assert_eq!(
+            lower_is(text, lower),
+            text.to_lowercase() == lower,
+            "{text}"
+        );
+    }
+    assert!(lower_is("ΟΔΟΣ", &"ΟΔΟΣ".to_lowercase()));
+    assert!(!lower_is("Topic", "topi"));
+}
