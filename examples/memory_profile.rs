@@ -70,7 +70,8 @@ fn main() {
     let mut name_bytes = 0;
     for (_, n) in vault.notes() {
         let p = &n.parsed;
-        links += p.links.capacity() * std::mem::size_of::<Link>();
+        links += p.links.capacity() * std::mem::size_of::<Link>()
+            + p.link_headings.capacity() * std::mem::size_of::<wikilsp::syntax::LinkHeading>();
         link_n += p.links.len();
         keys += n.link_keys.len() * 4;
         heads += p.headings.capacity() * std::mem::size_of::<wikilsp::syntax::Heading>()
@@ -95,7 +96,7 @@ fn main() {
                 + f.aliases.iter().map(|a| a.capacity() + 24).sum::<usize>();
         }
         for l in &p.links {
-            for name in std::iter::once(&l.target).chain(l.heading.as_ref()) {
+            for name in std::iter::once(&l.target).chain(p.link_heading(l).map(|h| h.0)) {
                 if names.insert(name.as_ptr() as usize) {
                     name_bytes += name.len() + 8;
                 }

@@ -63,9 +63,10 @@ fn check(text: &str) {
     // The texts the parser copies out are the texts at their ranges.
     for l in &note.links {
         assert_eq!(&text[l.target_range().as_usize()], l.target.as_str());
-        if let (Some(h), Some(r)) = (&l.heading, l.heading_range()) {
+        if let Some((h, r)) = note.link_heading(l) {
             assert_eq!(&text[r.as_usize()], h.as_str());
         }
+        assert_eq!(l.has_heading(), note.link_heading(l).is_some());
         if let Some(r) = l.display_range() {
             assert_eq!(Some(&text[r.as_usize()]), l.display(text));
         }
@@ -123,7 +124,7 @@ fn collect<'a>(note: &'a ParsedNote, out: &mut Vec<(&'static str, TextRange)>) {
     for l in &note.links {
         out.push(("link", l.range()));
         out.push(("link target", l.target_range()));
-        out.extend(l.heading_range().map(|r| ("link heading", r)));
+        out.extend(note.link_heading(l).map(|h| ("link heading", h.1)));
         out.extend(l.display_range().map(|r| ("link display", r)));
     }
     for t in &note.timestamps {

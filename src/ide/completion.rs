@@ -134,7 +134,7 @@ pub fn completion(
         let target = typed[..hash].trim();
         let start = inner_start + hash + 1;
         let start = start + (text[start..offset].len() - text[start..offset].trim_start().len());
-        let end = match link.heading_range() {
+        let end = match note.parsed.link_heading(link).map(|h| h.1) {
             Some(r) if link.closed() => (r.end as usize).max(offset),
             _ => offset,
         };
@@ -154,8 +154,7 @@ pub fn completion(
         offset
     };
     let query = &text[start..offset];
-    let has_more =
-        link.closed() && (link.display_range().is_some() || link.heading_range().is_some());
+    let has_more = link.closed() && (link.display_range().is_some() || link.has_heading());
     Some(note_items(
         vault,
         pos,

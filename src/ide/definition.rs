@@ -15,7 +15,7 @@ pub fn definition(vault: &Vault, pos: FilePosition) -> Vec<NoteRange> {
         return Vec::new();
     };
     let targets = if link.target.is_empty() {
-        if link.heading.is_none() {
+        if !link.has_heading() {
             return Vec::new();
         }
         vec![pos.note]
@@ -25,10 +25,10 @@ pub fn definition(vault: &Vault, pos: FilePosition) -> Vec<NoteRange> {
     targets
         .into_iter()
         .map(|id| {
-            let heading = link
-                .heading
-                .as_deref()
-                .and_then(|h| vault.find_heading(id, h));
+            let heading = note
+                .parsed
+                .link_heading(link)
+                .and_then(|(h, _)| vault.find_heading(id, h));
             let range = match (heading, vault.note(id)) {
                 (Some(i), Some(n)) => n.parsed.headings[i].range,
                 _ => TextRange::default(),

@@ -73,7 +73,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
     for link in parsed.links.iter().filter(|_| check_links) {
         // An unclosed link's target is whatever follows on the line: judging it would only
         // repeat the unclosed-link error with a confusing message.
-        if !link.closed() || (link.target.is_empty() && link.heading.is_none()) {
+        if !link.closed() || (link.target.is_empty() && !link.has_heading()) {
             continue;
         }
         let target = if link.target.is_empty() {
@@ -106,7 +106,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
                 })
             }
             Resolution::Note(target) => {
-                let (Some(heading), Some(range)) = (&link.heading, link.heading_range()) else {
+                let Some((heading, range)) = parsed.link_heading(link) else {
                     continue;
                 };
                 if vault.find_heading(target, heading).is_none() {

@@ -20,13 +20,15 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
             return None;
         }
         let resolution = if link.target.is_empty() {
-            link.heading.as_ref()?;
+            link.has_heading().then_some(())?;
             Resolution::Note(pos.note)
         } else {
             vault.resolve(&link.target, &note.path)
         };
         let contents = match resolution {
-            Resolution::Note(id) => note_preview(vault, id, link.heading.as_deref())?,
+            Resolution::Note(id) => {
+                note_preview(vault, id, note.parsed.link_heading(link).map(|h| &**h.0))?
+            }
             Resolution::Ambiguous(ids) => {
                 let mut s = format!("`{}` could mean any of these notes:\n\n", link.target);
                 for id in ids {

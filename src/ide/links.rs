@@ -49,7 +49,7 @@ pub fn document_links(vault: &Vault, id: NoteId) -> Vec<DocumentLink> {
     }
     for link in parsed.links.iter().filter(|l| l.closed()) {
         let target = if link.target.is_empty() {
-            if link.heading.is_none() {
+            if !link.has_heading() {
                 continue;
             }
             Resolution::Note(id)
@@ -59,10 +59,9 @@ pub fn document_links(vault: &Vault, id: NoteId) -> Vec<DocumentLink> {
         let Resolution::Note(target) = target else {
             continue;
         };
-        let heading = link
-            .heading
-            .as_deref()
-            .and_then(|h| vault.find_heading(target, h))
+        let heading = parsed
+            .link_heading(link)
+            .and_then(|(h, _)| vault.find_heading(target, h))
             .and_then(|i| vault.note(target).map(|n| n.parsed.headings[i].range));
         out.push(DocumentLink {
             range: link.range(),

@@ -131,7 +131,7 @@ impl Context<'_> {
     /// (`From: [[ada_lovelace]]` reads "From: Ada Lovelace"), else its target.
     fn shown(&self, link: &Link) -> String {
         if link.display(self.text).is_some_and(|d| !d.is_empty()) || link.target.is_empty() {
-            return link.shown_text(self.text);
+            return self.parsed.shown_text(link, self.text);
         }
         match self
             .vault
@@ -140,7 +140,7 @@ impl Context<'_> {
             .and_then(|id| self.vault.note(id))
         {
             Some(n) => n.title.clone(),
-            None => link.shown_text(self.text),
+            None => self.parsed.shown_text(link, self.text),
         }
     }
 }

@@ -76,7 +76,7 @@ fn subject_at(vault: &Vault, pos: FilePosition) -> Option<(Subject, TextRange, S
         if !link.closed() {
             return None;
         }
-        if let (Some(heading), Some(hr)) = (&link.heading, link.heading_range())
+        if let Some((heading, hr)) = parsed.link_heading(link)
             && (link.target.is_empty() || hr.touches(pos.offset))
         {
             let target = if link.target.is_empty() {
@@ -277,10 +277,7 @@ fn rename_heading(
         range: heading.text_range,
         new_text: new_name.to_owned(),
     });
-    let matches = |h: &Option<syntax::Name>| {
-        h.as_deref()
-            .is_some_and(|h| vault.find_heading(id, h) == Some(index))
-    };
+    let matches = |h: &str| vault.find_heading(id, h) == Some(index);
     let same_note = note
         .parsed
         .links
@@ -294,8 +291,8 @@ fn rename_heading(
             continue;
         };
         let link = &from.parsed.links[i];
-        if let Some(hr) = link.heading_range()
-            && matches(&link.heading)
+        if let Some((heading, hr)) = from.parsed.link_heading(link)
+            && matches(heading)
         {
             edits.entry(src).or_default().push(TextEdit {
                 range: hr,

@@ -55,6 +55,10 @@ pub struct ParsedNote {
     pub headings: Vec<Heading>,
     /// Every wiki-link outside code, in order, closed or not.
     pub links: Vec<Link>,
+    /// The heading parts of the links that have a `#`, in order of their links (see
+    /// [`ParsedNote::link_heading`]). Few links name a heading: kept here rather than in every
+    /// [`Link`], which is 8 bytes smaller for it (the index holds millions).
+    pub link_headings: Vec<LinkHeading>,
     /// Every timestamp (anchor or plain) outside code, in order.
     pub timestamps: Vec<Timestamp>,
     /// Problems the parser saw, in order of position.
@@ -96,6 +100,38 @@ impl ParsedNote {
             .unwrap_or(&[])
     }
 
+    /// The heading part of `link` (one of [`ParsedNote::links`]): the text after `#`, trimmed,
+    /// and where it is written; `None` when the link has no `#`.
+    pub fn link_heading(&self, link: &Link) -> Option<(&Name, TextRange)> {
+        if !link.has_heading() {
+            return None;
+        }
+        let i = self
+            .link_headings
+            .binary_search_by_key(&link.start, |h| h.link_start)
+            .ok()?;
+        let name = &self.link_headings[i].name;
+        let start = link.start + link.heading_at as u32;
+        Some((
+            name,
+            TextRange {
+                start,
+                end: start + name.len() as u32,
+            },
+        ))
+    }
+
+    /// The text a reader sees of `link`: the display text, else the target (and heading).
+    /// `text` is the note's text.
+    pub fn shown_text(&self, link: &Link, text: &str) -> String {
+        match (link.display(text), self.link_heading(link)) {
+            (Some(d), _) if !d.is_empty() => d.to_string(),
+            (_, Some((h, _))) if !link.target.is_empty() => format!("{} > {}", link.target, h),
+            (_, Some((h, _))) => h.to_string(),
+            _ => link.target.to_string(),
+        }
+    }
+
     /// Drops what only an open note needs (problems, timestamps, code, display texts), keeping what
     /// the index of a closed note uses: names, headings, link targets and every range.
     pub fn slim(&mut self) {
@@ -103,6 +139,7 @@ impl ParsedNote {
         self.timestamps = Vec::new();
         self.code = Vec::new();
         self.links.shrink_to_fit();
+        self.link_headings.shrink_to_fit();
         self.headings.shrink_to_fit();
     }
 }
@@ -147,7 +184,8 @@ pub const MAX_LINK_CONTENT: usize = 65_000;
 
 /// A wiki-link `[[target#heading | display]]` or embed `![[...]]`.
 ///
-/// 32 bytes: the index of a 100,000-note vault holds over four million. The ranges are kept as
+/// 24 bytes: the index of a 100,000-note vault holds over four million. Its heading part is
+/// kept by its note ([`ParsedNote::link_heading`]). The ranges are kept as
 /// offsets from the link's start (see [`MAX_LINK_CONTENT`]) and read with the methods.
 #[derive(Clone, PartialEq)]
 pub struct Link {
@@ -155,8 +193,6 @@ pub struct Link {
     /// [`Link::target_range`]. Shared between the links of the index that spell it alike (see
     /// [`Name`]).
     pub target: Name,
-    /// The part after `#`, trimmed, when there is a `#`: the text at [`Link::heading_range`].
-    pub heading: Option<Name>,
     start: u32,
     len: u16,
     target_at: u16,
@@ -169,6 +205,16 @@ pub struct Link {
 const EMBED: u8 = 1;
 const CLOSED: u8 = 2;
 const HAS_DISPLAY: u8 = 4;
+const HAS_HEADING: u8 = 8;
+
+/// The heading part of a link (see [`ParsedNote::link_headings`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkHeading {
+    /// Where its link starts (links start at distinct offsets).
+    pub link_start: u32,
+    /// The part after `#`, trimmed.
+    pub name: Name,
+}
 
 impl std::fmt::Debug for Link {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -178,8 +224,7 @@ impl std::fmt::Debug for Link {
             .field("closed", &self.closed())
             .field("target", &self.target)
             .field("target_range", &self.target_range())
-            .field("heading", &self.heading)
-            .field("heading_range", &self.heading_range())
+            .field("has_heading", &self.has_heading())
             .field("display_range", &self.display_range())
             .finish()
     }
@@ -187,13 +232,14 @@ impl std::fmt::Debug for Link {
 
 impl Link {
     /// A link at `range` (at most [`MAX_LINK_CONTENT`] plus its brackets long; the parts are
-    /// inside it). `target` and `heading` are the texts at their ranges.
+    /// inside it). `target` is the text at its range; `heading` is where the heading part is
+    /// written, when there is a `#` (its text goes to [`ParsedNote::link_headings`]).
     pub fn new(
         range: TextRange,
         embed: bool,
         closed: bool,
         target: (Name, TextRange),
-        heading: Option<(Name, TextRange)>,
+        heading: Option<TextRange>,
         display_range: Option<TextRange>,
     ) -> Link {
         debug_assert!(range.len() as usize <= MAX_LINK_CONTENT + 5, "{range:?}");
@@ -206,20 +252,12 @@ impl Link {
             r.start.saturating_sub(range.start).min(u16::MAX as u32) as u16
         };
         let display = display_range.unwrap_or_default();
-        let (heading, heading_at) = match heading {
-            Some((name, r)) => {
-                debug_assert_eq!(name.len(), r.len() as usize);
-                (Some(name), at(r))
-            }
-            None => (None, 0),
-        };
         Link {
             target_at: at(target.1),
             target: target.0,
-            heading,
             start: range.start,
             len: range.len().min(u16::MAX as u32) as u16,
-            heading_at,
+            heading_at: heading.map_or(0, at),
             display_at: display_range.map_or(0, at),
             display_len: display.len().min(u16::MAX as u32) as u16,
             flags: if embed { EMBED } else { 0 }
@@ -228,7 +266,8 @@ impl Link {
                     HAS_DISPLAY
                 } else {
                     0
-                },
+                }
+                | if heading.is_some() { HAS_HEADING } else { 0 },
         }
     }
 
@@ -260,15 +299,9 @@ impl Link {
         }
     }
 
-    /// Where the heading (the part after `#`, trimmed) is written, when there is a `#`.
-    pub fn heading_range(&self) -> Option<TextRange> {
-        self.heading.as_ref().map(|h| {
-            let start = self.start + self.heading_at as u32;
-            TextRange {
-                start,
-                end: start + h.len() as u32,
-            }
-        })
+    /// Whether the link has a `#` (its heading part is [`ParsedNote::link_heading`]).
+    pub fn has_heading(&self) -> bool {
+        self.flags & HAS_HEADING != 0
     }
 
     /// Where the part after `|` is written, trimmed, when there is a `|` (its text is read from
@@ -285,16 +318,6 @@ impl Link {
     /// The display text (the part after `|`, trimmed) read from `text`, the note's text.
     pub fn display<'a>(&self, text: &'a str) -> Option<&'a str> {
         self.display_range().and_then(|r| text.get(r.as_usize()))
-    }
-
-    /// The text a reader sees: the display text, else the target (and heading).
-    pub fn shown_text(&self, text: &str) -> String {
-        match (self.display(text), &self.heading) {
-            (Some(d), _) if !d.is_empty() => d.to_string(),
-            (_, Some(h)) if !self.target.is_empty() => format!("{} > {}", self.target, h),
-            (_, Some(h)) => h.to_string(),
-            _ => self.target.to_string(),
-        }
     }
 }
 

@@ -270,7 +270,7 @@ impl<'a> Parser<'a> {
         }
         let links_before = self.note.links.len();
         self.inline(content, end);
-        let text = plain_heading_text(self.text, a, b, &self.note.links[links_before..]);
+        let text = plain_heading_text(self.text, a, b, &self.note, links_before);
         self.note.headings.push(Heading {
             level,
             text,
@@ -415,7 +415,14 @@ fn trim(text: &str, a: usize, b: usize) -> (usize, usize) {
 
 /// The heading's text as a reader sees it: wiki-links by their display text (else target, else
 /// heading part), markdown links `[text](url)` by their text.
-fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String {
+fn plain_heading_text(
+    text: &str,
+    a: usize,
+    b: usize,
+    note: &ParsedNote,
+    links_before: usize,
+) -> String {
+    let links = &note.links[links_before..];
     let raw = &text[a..b];
     if !raw.contains('[') {
         return raw.to_string();
@@ -435,7 +442,7 @@ fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String 
             .peek()
             .filter(|l| l.range().start as usize == i && l.range().end as usize <= b)
         {
-            out.push_str(link_text(text, l));
+            out.push_str(link_text(text, note, l));
             i = l.range().end as usize;
             links.next();
             continue;
@@ -467,12 +474,12 @@ fn plain_heading_text(text: &str, a: usize, b: usize, links: &[Link]) -> String 
 }
 
 /// Display, target or heading, whichever a reader sees.
-fn link_text<'t>(text: &'t str, l: &'t Link) -> &'t str {
+fn link_text<'t>(text: &'t str, note: &'t ParsedNote, l: &'t Link) -> &'t str {
     let display = l.display_range().map(|r| &text[r.as_usize()]);
-    match (display, &l.heading) {
+    match (display, note.link_heading(l)) {
         (Some(d), _) if !d.is_empty() => d,
         _ if !l.target.is_empty() => &l.target,
-        (_, Some(h)) => h,
+        (_, Some((h, _))) => h,
         _ => "",
     }
 }

@@ -5,7 +5,7 @@
 //! jumps from one to the next.
 
 use crate::syntax::timestamp::{self, AnchorScan, LineMemo};
-use crate::syntax::{Link, MAX_LINK_CONTENT, Problem, ProblemKind, TextRange};
+use crate::syntax::{Link, LinkHeading, MAX_LINK_CONTENT, Problem, ProblemKind, TextRange};
 
 use super::{Parser, trim};
 
@@ -217,6 +217,12 @@ impl Parser<'_> {
                 message: "empty link".to_string(),
             });
         }
+        if let Some(name) = heading {
+            self.note.link_headings.push(LinkHeading {
+                link_start: range.start,
+                name,
+            });
+        }
         self.note.links.push(Link::new(
             range,
             embed,
@@ -225,7 +231,7 @@ impl Parser<'_> {
                 super::name(&self.text[ta..tb], slim),
                 TextRange::new(ta, tb),
             ),
-            heading.zip(heading_range),
+            heading_range,
             display_range,
         ));
         range.end as usize
