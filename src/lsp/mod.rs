@@ -260,12 +260,91 @@ fn raw_edit(raw: &raw::RawAnswers, edit: WorkspaceEdit) -> WorkspaceEdit {
             .sum(),
         _ => 0,
     };
-    raw.answer(edit, edits, |marker| {
-        Some(WorkspaceEdit {
-            changes: Some([(marker.parse().ok()?, Vec::new())].into_iter().collect()),
-            ..Default::default()
-        })
+    raw.answer(edit, edits, edit_placeholder)
+}
+
+/// The answer tower-lsp is given for an edit written by [`raw`]: it carries the marker.
+fn edit_placeholder(marker: &str) -> Option<WorkspaceEdit> {
+    Some(WorkspaceEdit {
+        changes: Some([(marker.parse().ok()?, Vec::new())].into_iter().collect()),
+        ..Default::default()
     })
+}
+
+/// [`workspace_edit`] written as JSON at once, for a rename of many edits (a hub's has one per
+/// link to it): the same answer without an `lsp_types` value per edit to make, serialize and
+/// free. `None` when [`workspace_edit`] would give none (a note gone, a range not placed).
+fn workspace_edit_json(
+    snap: &Snapshot,
+    vault: &crate::vault::Vault,
+    edit: &ide::RenameEdit,
+) -> Option<Vec<u8>> {
+    let edits: usize = edit.text_edits.iter().map(|(_, e)| e.len()).sum();
+    let mut out = Vec::with_capacity(edits * 150 + edit.text_edits.len() * 100 + 64);
+    out.extend_from_slice(b"{\"documentChanges\":[");
+    let mut first = true;
+    let mut failed = false;
+    let mut number = itoa::Buffer::new();
+    vault.for_each_note_ahead(
+        &edit.text_edits,
+        |e| e.0,
+        |(id, edits), note| {
+            if failed {
+                return;
+            }
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"textDocument\":{\"uri\":");
+            failed |= !state::write_uri_json(&note.path, &mut out);
+            out.extend_from_slice(b",\"version\":");
+            failed |= serde_json::to_writer(&mut out, &snap.version_of(&note.path)).is_err();
+            out.extend_from_slice(b"},\"edits\":[");
+            let mut view = None;
+            for (k, e) in edits.iter().enumerate() {
+                let Some(range) = snap.range_in(vault, *id, e.range, &mut view) else {
+                    failed = true;
+                    return;
+                };
+                if k > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"range\":");
+                state::write_range_json(&mut out, range, &mut number);
+                out.extend_from_slice(b",\"newText\":");
+                failed |= serde_json::to_writer(&mut out, &e.new_text).is_err();
+                out.push(b'}');
+            }
+            out.extend_from_slice(b"]}");
+        },
+    );
+    // `for_each_note_ahead` skips notes that are gone; `workspace_edit` gives up on them.
+    if failed
+        || edit
+            .text_edits
+            .iter()
+            .any(|(id, _)| vault.note(*id).is_none())
+    {
+        return None;
+    }
+    for (id, new_path) in &edit.file_renames {
+        let note = vault.note(*id)?;
+        let op = DocumentChangeOperation::Op(ResourceOp::Rename(RenameFile {
+            old_uri: state::path_to_uri(&note.path)?,
+            new_uri: state::path_to_uri(new_path)?,
+            options: None,
+            annotation_id: None,
+        }));
+        if !std::mem::take(&mut first) {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &op).ok()?;
+    }
+    if first {
+        return None;
+    }
+    out.extend_from_slice(b"]}");
+    Some(out)
 }
 
 fn position_in(
@@ -995,6 +1074,15 @@ impl LanguageServer for WikiLsp {
                     .iter()
                     .filter_map(|(id, new)| Some((view.vault.note(*id)?.path.clone(), new.clone())))
                     .collect();
+                let items = edit.file_renames.len()
+                    + edit.text_edits.iter().map(|(_, e)| e.len()).sum::<usize>();
+                // Many edits are written as JSON at once (see [`raw`]).
+                if items >= raw::RAW_MIN_ITEMS {
+                    let json = workspace_edit_json(&snap, &view.vault, &edit);
+                    if let Some(placeholder) = json.and_then(|j| raw.stash(j, edit_placeholder)) {
+                        return Ok((Some(placeholder), moves));
+                    }
+                }
                 Ok((
                     workspace_edit(&snap, &view.vault, edit).map(|e| raw_edit(&raw, e)),
                     moves,

@@ -247,16 +247,9 @@ impl Snapshot {
                             out.extend_from_slice(b",{\"uri\":");
                             out.extend_from_within(uri.clone());
                         }
-                        // By hand rather than `write!`: a hub's answer holds thousands of these.
-                        out.extend_from_slice(b",\"range\":{\"start\":{\"line\":");
-                        out.extend_from_slice(number.format(r.start.line).as_bytes());
-                        out.extend_from_slice(b",\"character\":");
-                        out.extend_from_slice(number.format(r.start.character).as_bytes());
-                        out.extend_from_slice(b"},\"end\":{\"line\":");
-                        out.extend_from_slice(number.format(r.end.line).as_bytes());
-                        out.extend_from_slice(b",\"character\":");
-                        out.extend_from_slice(number.format(r.end.character).as_bytes());
-                        out.extend_from_slice(b"}}}");
+                        out.extend_from_slice(b",\"range\":");
+                        write_range_json(&mut out, r, &mut number);
+                        out.push(b'}');
                     }
                     if first {
                         // No range of the run could be placed: its URI goes too.
@@ -431,6 +424,20 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
 /// URI. A path of only unreserved characters (most notes' paths) is its own URI after
 /// `file://`: written straight, without the memo of [`path_to_uri`] (a hub's references name a
 /// thousand notes, and looking each up cost more than the rest of the answer).
+/// `range` as LSP JSON, by hand rather than with `write!` or serde: a hub's references and
+/// rename hold thousands.
+pub fn write_range_json(out: &mut Vec<u8>, range: Range, number: &mut itoa::Buffer) {
+    out.extend_from_slice(b"{\"start\":{\"line\":");
+    out.extend_from_slice(number.format(range.start.line).as_bytes());
+    out.extend_from_slice(b",\"character\":");
+    out.extend_from_slice(number.format(range.start.character).as_bytes());
+    out.extend_from_slice(b"},\"end\":{\"line\":");
+    out.extend_from_slice(number.format(range.end.line).as_bytes());
+    out.extend_from_slice(b",\"character\":");
+    out.extend_from_slice(number.format(range.end.character).as_bytes());
+    out.extend_from_slice(b"}}");
+}
+
 pub fn write_uri_json(path: &Path, out: &mut Vec<u8>) -> bool {
     let bytes = path.as_os_str().as_encoded_bytes();
     let plain = |b: &u8| b.is_ascii_alphanumeric() || b"/-._~".contains(b);
