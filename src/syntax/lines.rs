@@ -276,7 +276,7 @@ fn chart_line(bytes: &[u8], start: u32, most: usize, chart: &mut Vec<(u32, u32)>
     };
     let mut extra = 0;
     let mut at = 0;
-    while let Some(i) = bytes[at..].iter().position(|&b| b >= 0x80) {
+    while let Some(i) = first_non_ascii(&bytes[at..]) {
         if chart.len() + 2 > most {
             return false;
         }
@@ -291,6 +291,22 @@ fn chart_line(bytes: &[u8], start: u32, most: usize, chart: &mut Vec<(u32, u32)>
         chart.push((start + at as u32, extra));
     }
     true
+}
+
+/// Where the first byte that is not ASCII is, eight bytes at a time: charting walks every
+/// non-ASCII line of the vault, mostly over ASCII between the accented letters.
+fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (chunks, rest) = bytes.as_chunks::<8>();
+    for (n, chunk) in chunks.iter().enumerate() {
+        let high = u64::from_le_bytes(*chunk) & HIGH;
+        if high != 0 {
+            return Some(n * 8 + high.trailing_zeros() as usize / 8);
+        }
+    }
+    rest.iter()
+        .position(|&b| b >= 0x80)
+        .map(|i| chunks.len() * 8 + i)
 }
 
 /// UTF-16 code units of valid UTF-8 bytes: one per character (every byte but continuation
@@ -317,6 +333,23 @@ fn utf16_len(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_non_ascii_byte_is_found_at_any_place() {
+        for len in 0..40 {
+            let mut bytes = vec![b'a'; len];
+            assert_eq!(first_non_ascii(&bytes), None);
+            for at in 0..len {
+                bytes[at] = 0xC3;
+                assert_eq!(first_non_ascii(&bytes), Some(at), "{len} {at}");
+                if at + 1 < len {
+                    bytes[at + 1] = 0xA9;
+                    assert_eq!(first_non_ascii(&bytes), Some(at));
+                }
+                bytes.fill(b'a');
+            }
+        }
+    }
 
     #[test]
     fn lines_and_ascii_flags() {

@@ -164,7 +164,14 @@ impl Parser<'_> {
                 end -= 1;
             }
         }
-        while j < end {
+        // From bracket to bracket (a vault's millions of links go through here); to `end`
+        // when neither `]]` nor `[[` comes.
+        loop {
+            let Some(k) = memchr::memchr2(b']', b'[', &bytes[j..end]) else {
+                j = end;
+                break;
+            };
+            j += k;
             match bytes[j] {
                 b']' if j + 1 < end && bytes[j + 1] == b']' => {
                     closed = true;
@@ -178,20 +185,14 @@ impl Parser<'_> {
         let start = if embed { s - 1 } else { s };
         let range = TextRange::new(start, if closed { j + 2 } else { j });
 
-        let pipe = bytes[c..content_end]
-            .iter()
-            .position(|&b| b == b'|')
-            .map(|k| c + k);
+        let pipe = memchr::memchr(b'|', &bytes[c..content_end]).map(|k| c + k);
         // In a table the pipe is written `\|`; the backslash belongs to neither side.
         let target_end = match pipe {
             Some(p) if p > c && bytes[p - 1] == b'\\' => p - 1,
             Some(p) => p,
             None => content_end,
         };
-        let hash = bytes[c..target_end]
-            .iter()
-            .position(|&b| b == b'#')
-            .map(|k| c + k);
+        let hash = memchr::memchr(b'#', &bytes[c..target_end]).map(|k| c + k);
         let (ta, tb) = trim(self.text, c, hash.unwrap_or(target_end));
         let heading = hash.map(|h| trim(self.text, h + 1, target_end));
         let display = pipe.map(|p| trim(self.text, p + 1, content_end));
