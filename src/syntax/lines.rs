@@ -144,7 +144,10 @@ impl LineMap {
         if self.words == 0 {
             return;
         }
-        offsets.sort_unstable();
+        // The parser gives them in order; others may not.
+        if !offsets.is_sorted() {
+            offsets.sort_unstable();
+        }
         offsets.dedup();
         let bytes = text.as_bytes();
         let end = bytes.len().min(self.len as usize) as u32;

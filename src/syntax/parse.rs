@@ -97,16 +97,29 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
     note.lines = lines;
     // Where a closed note's ranges may be asked for without its text: links (references, code
     // lens), headings (symbols), the title (declaration).
-    let mut ends = Vec::new();
-    for link in &note.links {
-        ends.extend([link.range().start, link.range().end]);
-    }
-    for heading in &note.headings {
-        let (a, b) = (heading.range, heading.text_range);
-        ends.extend([a.start, a.end, b.start, b.end]);
-    }
+    // In order, so the map need not sort them: the title comes first, then links and headings
+    // merged (each in order already, and neither overlaps another of its kind).
+    let mut ends = Vec::with_capacity(2 + 2 * note.links.len() + 4 * note.headings.len());
     if let Some(r) = note.frontmatter.as_ref().and_then(|f| f.title_range) {
         ends.extend([r.start, r.end]);
+    }
+    let links = note
+        .links
+        .iter()
+        .flat_map(|l| [l.range().start, l.range().end]);
+    let headings = note.headings.iter().flat_map(|h| {
+        let (a, b) = (h.range, h.text_range);
+        [a.start, b.start, b.end, a.end]
+    });
+    let (mut links, mut headings) = (links.peekable(), headings.peekable());
+    loop {
+        let next = match (links.peek(), headings.peek()) {
+            (Some(l), Some(h)) if l <= h => links.next(),
+            (_, Some(_)) => headings.next(),
+            (Some(_), None) => links.next(),
+            (None, None) => break,
+        };
+        ends.extend(next);
     }
     note.lines.remember_utf16_columns(text, ends);
     note
