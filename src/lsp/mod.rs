@@ -311,7 +311,7 @@ fn workspace_edit(
     let mut ops = Vec::new();
     for (id, edits) in edit.text_edits {
         let note = vault.note(id)?;
-        let uri = state::path_to_uri(&note.path)?;
+        let uri = state::path_to_uri(note.path())?;
         // Closed notes are placed from the index's line map where it can; their files are
         // read only for ranges on lines it cannot place.
         let mut view = None;
@@ -327,7 +327,7 @@ fn workspace_edit(
         ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
             text_document: OptionalVersionedTextDocumentIdentifier {
                 uri,
-                version: snap.version_of(&note.path),
+                version: snap.version_of(note.path()),
             },
             edits,
         }));
@@ -336,7 +336,7 @@ fn workspace_edit(
         let note = vault.note(id)?;
         ops.push(DocumentChangeOperation::Op(ResourceOp::Rename(
             RenameFile {
-                old_uri: state::path_to_uri(&note.path)?,
+                old_uri: state::path_to_uri(note.path())?,
                 new_uri: state::path_to_uri(&new_path)?,
                 options: None,
                 annotation_id: None,
@@ -875,7 +875,7 @@ impl LanguageServer for WikiLsp {
                         ide::LinkTarget::Url(url) => url.parse().ok()?,
                         ide::LinkTarget::Note { note, heading } => {
                             let n = view.vault.note(note)?;
-                            let uri = state::path_to_uri(&n.path)?;
+                            let uri = state::path_to_uri(n.path())?;
                             match heading
                                 .and_then(|h| n.parsed.headings.iter().find(|x| x.range == h))
                             {
@@ -993,7 +993,9 @@ impl LanguageServer for WikiLsp {
                 let moves: Vec<(PathBuf, PathBuf)> = edit
                     .file_renames
                     .iter()
-                    .filter_map(|(id, new)| Some((view.vault.note(*id)?.path.clone(), new.clone())))
+                    .filter_map(|(id, new)| {
+                        Some((view.vault.note(*id)?.path().to_path_buf(), new.clone()))
+                    })
                     .collect();
                 Ok((
                     workspace_edit(&snap, &view.vault, edit).map(|e| raw_edit(&raw, e)),
