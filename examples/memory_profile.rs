@@ -68,6 +68,15 @@ fn main() {
         (0, 0, 0, 0, 0, 0, 0, 0);
     let mut names = HashSet::new();
     let mut name_bytes = 0;
+    // A heap block as glibc lays it out: an 8-byte header, rounded up to 16, 32 at least.
+    let block = |n: usize| {
+        if n == 0 {
+            0
+        } else {
+            (n + 8).div_ceil(16).max(2) * 16
+        }
+    };
+    let (mut note_allocated, mut note_blocks, mut spilled) = (0, 0, 0);
     for (_, n) in vault.notes() {
         let p = &n.parsed;
         links += p.links.capacity() * std::mem::size_of::<Link>()
@@ -78,17 +87,18 @@ fn main() {
             + p.headings.iter().map(|h| h.text.capacity()).sum::<usize>();
         lines += p.lines.heap_bytes();
         cols += p.lines.column_bytes();
-        strs += n.path.as_os_str().len()
-            + n.rel_path.capacity()
-            + n.stem.capacity()
-            + n.title.capacity()
-            + n.slugs.iter().map(|s| s.capacity() + 24).sum::<usize>()
-            + n.loose_keys
-                .iter()
-                .map(|s| s.capacity() + 24)
-                .sum::<usize>()
-            + std::mem::size_of::<wikilsp::vault::Note>()
-            + std::mem::size_of::<wikilsp::syntax::ParsedNote>();
+        // What the note owns: itself and its parse (each in an `Arc`: two counts more), and
+        // its path, keys and any spilled names. Its link keys are counted above.
+        let owned = n.heap_blocks();
+        let (note, parsed) = (
+            std::mem::size_of::<wikilsp::vault::Note>(),
+            std::mem::size_of::<wikilsp::syntax::ParsedNote>(),
+        );
+        strs += note + parsed + owned.iter().map(|b| b.1).sum::<usize>();
+        note_allocated +=
+            block(16 + note) + block(16 + parsed) + owned.iter().map(|b| block(b.1)).sum::<usize>();
+        note_blocks += 2 + owned.len();
+        spilled += owned.iter().any(|b| b.0 == "spilled names") as usize;
         if let Some(f) = &p.frontmatter {
             fm += std::mem::size_of::<wikilsp::syntax::Frontmatter>()
                 + f.title.as_ref().map_or(0, |t| t.capacity())
@@ -132,6 +142,12 @@ fn main() {
         mb(cols)
     );
     println!("note strings   {:8.1} MB", mb(strs));
+    println!(
+        "  allocated    {:8.1} MB in {} blocks (headers and rounding; {} notes spilled names)",
+        mb(note_allocated),
+        note_blocks,
+        spilled
+    );
     println!("frontmatter    {:8.1} MB", mb(fm));
     println!(
         "distinct names {:8.1} MB ({} names)",

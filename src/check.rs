@@ -88,7 +88,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     vault.set_config(std::sync::Arc::new(config));
     let mut findings = Vec::new();
     let mut notes: Vec<_> = vault.notes().collect();
-    notes.sort_by(|a, b| a.1.rel_path.cmp(&b.1.rel_path));
+    notes.sort_by(|a, b| a.1.rel_path().cmp(b.1.rel_path()));
     for (id, note) in notes {
         let diags = ide::diagnostics(
             &vault,
@@ -104,7 +104,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
         let Some(text) = vault.text(id) else { continue };
         for d in diags {
-            findings.push(locate(&note.rel_path, &text, d));
+            findings.push(locate(note.rel_path(), &text, d));
         }
     }
     let count = |s: Severity| findings.iter().filter(|f| f.rank == s).count();

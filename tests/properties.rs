@@ -190,17 +190,17 @@ fn view(vault: &Vault) -> IndexView {
     let mut targets: Vec<String> = PIECES.iter().map(|s| s.to_string()).collect();
     let mut notes = Vec::new();
     for (id, note) in vault.notes() {
-        keys.extend(note.loose_keys.iter().cloned());
+        keys.extend(note.loose_keys().map(str::to_owned));
         for l in &note.parsed.links {
             keys.push(link_key(&l.target));
             targets.push(l.target.to_string());
         }
         targets.extend(note.names().map(str::to_string));
         notes.push((
-            note.rel_path.clone(),
-            note.title.clone(),
-            note.slugs.to_vec(),
-            note.loose_keys.to_vec(),
+            note.rel_path().to_owned(),
+            note.title().to_owned(),
+            note.slugs().map(str::to_owned).collect(),
+            note.loose_keys().map(str::to_owned).collect(),
             vault.backlinks(id),
         ));
     }
@@ -228,15 +228,15 @@ fn view(vault: &Vault) -> IndexView {
     let mut resolutions = Vec::new();
     for (_, from) in vault.notes() {
         for t in &targets {
-            let r = vault.resolve(t, &from.path);
+            let r = vault.resolve(t, from.path());
             let shown = format!(
                 "{:?}",
                 r.candidates()
                     .iter()
-                    .map(|id| &vault.note(*id).unwrap().rel_path)
+                    .map(|id| vault.note(*id).unwrap().rel_path())
                     .collect::<Vec<_>>()
             );
-            resolutions.push((from.rel_path.clone(), t.clone(), shown));
+            resolutions.push((from.rel_path().to_owned(), t.clone(), shown));
         }
     }
     resolutions.sort();

@@ -101,7 +101,7 @@ pub fn code_actions(
             }
             "ambiguous-link" => {
                 let Some(link) = link() else { continue };
-                for target in vault.resolve(&link.target, &note.path).candidates() {
+                for target in vault.resolve(&link.target, note.path()).candidates() {
                     let Some(n) = vault.note(target) else {
                         continue;
                     };
@@ -152,7 +152,7 @@ fn create_note(
     let target = strip_note_extension(target.trim().trim_matches('/'));
     let (folder, name) = match target.rfind('/') {
         Some(i) => {
-            let root = vault.roots().get(note.root?)?;
+            let root = vault.roots().get(note.root()?)?;
             let mut folder = root.clone();
             for part in target[..i].split('/').filter(|p| !p.is_empty()) {
                 if part == ".." || part == "." {
@@ -176,7 +176,7 @@ fn create_note(
     let shown = match note.folder().strip_prefix(&folder) {
         Ok(p) if p.as_os_str().is_empty() => file.clone(),
         _ => path
-            .strip_prefix(note.root.and_then(|r| vault.roots().get(r))?)
+            .strip_prefix(note.root().and_then(|r| vault.roots().get(r))?)
             .ok()?
             .to_string_lossy()
             .into_owned(),
@@ -238,8 +238,8 @@ fn link_target_for(vault: &Vault, from: NoteId, target: NoteId) -> String {
     let (Some(from), Some(note)) = (vault.note(from), vault.note(target)) else {
         return String::new();
     };
-    if vault.resolve(&note.stem, &from.path) == Resolution::Note(target) {
-        note.stem.clone()
+    if vault.resolve(note.stem(), from.path()) == Resolution::Note(target) {
+        note.stem().to_owned()
     } else {
         note.link_path().to_owned()
     }
@@ -256,14 +256,13 @@ fn nearest_notes(vault: &Vault, target: &str, n: usize) -> Vec<NoteId> {
     }
     let mut scored: Vec<(f64, &str, NoteId)> = vault
         .notes()
-        .filter(|(_, note)| note.root.is_some())
+        .filter(|(_, note)| note.root().is_some())
         .filter_map(|(id, note)| {
             let best = note
-                .slugs
-                .iter()
+                .slugs()
                 .map(|s| strsim::jaro_winkler(&key, s))
                 .fold(0.0, f64::max);
-            (best >= MIN_SIMILARITY).then_some((best, note.rel_path.as_str(), id))
+            (best >= MIN_SIMILARITY).then_some((best, note.rel_path(), id))
         })
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));

@@ -123,7 +123,7 @@ pub fn completion(
         };
         let list = display_items(
             vault,
-            note.path.as_path(),
+            note.path(),
             target,
             &text[start..offset],
             TextRange::new(start, end),
@@ -141,7 +141,7 @@ pub fn completion(
         let id = if target.is_empty() {
             Some(pos.note)
         } else {
-            vault.resolve(target, &note.path).note()
+            vault.resolve(target, note.path()).note()
         };
         let list = heading_items(vault, id?, &text[start..offset], TextRange::new(start, end));
         return Some(closing(list, link.closed()));
@@ -194,7 +194,7 @@ fn note_items(
     };
     let from = vault
         .note(pos.note)
-        .map(|n| n.path.clone())
+        .map(|n| n.path().to_path_buf())
         .unwrap_or_default();
     // File names write spaces as `_`: `lena_voss` must find the title "Lena Voss" (whose stem,
     // being its slug, is not matched separately).
@@ -348,7 +348,7 @@ fn note_items(
                 score,
                 note_first: 0,
                 links,
-                label: &n.title,
+                label: n.title(),
                 which: Which::Note(n),
             });
         }
@@ -393,26 +393,26 @@ fn note_items(
                 let placeholder = !has_more
                     && ctx.snippets
                     && vault.config().completion == CompletionStyle::SlugAndTitle
-                    && n.title != n.stem
-                    && !n.title.is_empty();
+                    && n.title() != n.stem()
+                    && !n.title().is_empty();
                 let insert_text = if placeholder {
                     format!(
                         "{} | ${{1:{}}}{close}",
                         escape_snippet(&target),
-                        escape_snippet(&n.title)
+                        escape_snippet(n.title())
                     )
                 } else {
                     format!("{target}{close}")
                 };
                 CompletionItem {
-                    label: n.title.clone(),
+                    label: n.title().to_owned(),
                     kind: CompletionItemKind::Note,
                     detail: n.link_path().to_owned(),
                     filter_text: filter_text(query, &n.names().collect::<Vec<_>>()),
                     insert_text,
                     is_snippet: placeholder,
                     edit_range: range,
-                    note_path: Some(n.path.clone()),
+                    note_path: Some(n.path().to_path_buf()),
                 }
             }
             Which::Missing(spelling) => CompletionItem {
@@ -439,9 +439,9 @@ fn note_items(
 /// What to write in a link to reach `id` from the note at `from`: the file stem, or the path
 /// when the stem alone would lead elsewhere (the same stem in two folders).
 fn link_text_for(vault: &Vault, n: &Note, from: &std::path::Path) -> String {
-    match vault.resolve(&n.stem, from) {
-        Resolution::Note(found) if vault.note(found).is_some_and(|f| f.path == n.path) => {
-            n.stem.clone()
+    match vault.resolve(n.stem(), from) {
+        Resolution::Note(found) if vault.note(found).is_some_and(|f| f.path() == n.path()) => {
+            n.stem().to_owned()
         }
         _ => n.link_path().to_owned(),
     }
@@ -476,12 +476,12 @@ fn heading_items(vault: &Vault, id: NoteId, query: &str, range: TextRange) -> Co
             CompletionItem {
                 label: h.text.clone(),
                 kind: CompletionItemKind::Heading,
-                detail: format!("{} {}", "#".repeat(h.level as usize), note.rel_path),
+                detail: format!("{} {}", "#".repeat(h.level as usize), note.rel_path()),
                 filter_text: filter_text(query, &[&h.text]),
                 insert_text: h.text.clone(),
                 is_snippet: false,
                 edit_range: range,
-                note_path: Some(note.path.clone()),
+                note_path: Some(note.path().to_path_buf()),
             }
         })
         .collect();
@@ -504,7 +504,7 @@ fn display_items(
     let Some(note) = vault.note(id) else {
         return CompletionList::default();
     };
-    let mut names: Vec<&str> = vec![note.title.as_str()];
+    let mut names: Vec<&str> = vec![note.title()];
     names.extend(note.parsed.aliases().iter().map(String::as_str));
     names.dedup();
     let items = names
@@ -513,7 +513,7 @@ fn display_items(
         .map(|name| CompletionItem {
             label: name.to_owned(),
             kind: CompletionItemKind::Display,
-            detail: if name == note.title {
+            detail: if name == note.title() {
                 "title".to_owned()
             } else {
                 "alias".to_owned()
@@ -522,7 +522,7 @@ fn display_items(
             insert_text: name.to_owned(),
             is_snippet: false,
             edit_range: range,
-            note_path: Some(note.path.clone()),
+            note_path: Some(note.path().to_path_buf()),
         })
         .collect();
     CompletionList {

@@ -20,7 +20,7 @@ pub fn definition(vault: &Vault, pos: FilePosition) -> Vec<NoteRange> {
         }
         vec![pos.note]
     } else {
-        vault.resolve(&link.target, &note.path).candidates()
+        vault.resolve(&link.target, note.path()).candidates()
     };
     targets
         .into_iter()

@@ -79,7 +79,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
         let target = if link.target.is_empty() {
             Resolution::Note(id)
         } else {
-            vault.resolve(&link.target, &note.path)
+            vault.resolve(&link.target, note.path())
         };
         match target {
             Resolution::Missing => out.push(Diagnostic {
@@ -92,7 +92,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
                 let paths: Vec<&str> = ids
                     .iter()
                     .filter_map(|i| vault.note(*i))
-                    .map(|n| n.rel_path.as_str())
+                    .map(|n| n.rel_path())
                     .collect();
                 out.push(Diagnostic {
                     range: link.target_range(),
@@ -110,7 +110,7 @@ pub fn diagnostics(vault: &Vault, id: NoteId, options: DiagnosticsOptions) -> Ve
                     continue;
                 };
                 if vault.find_heading(target, heading).is_none() {
-                    let name = vault.note(target).map(|n| n.stem.as_str()).unwrap_or("");
+                    let name = vault.note(target).map(|n| n.stem()).unwrap_or("");
                     out.push(Diagnostic {
                         range,
                         severity: Severity::Warning,

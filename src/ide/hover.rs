@@ -23,7 +23,7 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
             link.has_heading().then_some(())?;
             Resolution::Note(pos.note)
         } else {
-            vault.resolve(&link.target, &note.path)
+            vault.resolve(&link.target, note.path())
         };
         let contents = match resolution {
             Resolution::Note(id) => {
@@ -33,7 +33,7 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
                 let mut s = format!("`{}` could mean any of these notes:\n\n", link.target);
                 for id in ids {
                     if let Some(n) = vault.note(id) {
-                        s.push_str(&format!("- `{}`: {}\n", n.rel_path, n.title));
+                        s.push_str(&format!("- `{}`: {}\n", n.rel_path(), n.title()));
                     }
                 }
                 s

@@ -54,7 +54,7 @@ pub fn document_links(vault: &Vault, id: NoteId) -> Vec<DocumentLink> {
             }
             Resolution::Note(id)
         } else {
-            vault.resolve(&link.target, &note.path)
+            vault.resolve(&link.target, note.path())
         };
         let Resolution::Note(target) = target else {
             continue;

@@ -26,9 +26,9 @@ pub fn note_preview(vault: &Vault, id: NoteId, heading: Option<&str>) -> Option<
         text: &text,
         parsed: &parsed,
         vault,
-        from: &note.path,
+        from: note.path(),
     };
-    let title = parsed.title().unwrap_or(&note.stem).trim().to_owned();
+    let title = parsed.title().unwrap_or(note.stem()).trim().to_owned();
     let mut out = String::new();
 
     let section = heading.and_then(|h| {
@@ -139,7 +139,7 @@ impl Context<'_> {
             .note()
             .and_then(|id| self.vault.note(id))
         {
-            Some(n) => n.title.clone(),
+            Some(n) => n.title().to_owned(),
             None => self.parsed.shown_text(link, self.text),
         }
     }

@@ -20,7 +20,7 @@ pub fn references(vault: &Vault, pos: FilePosition, include_declaration: bool) -
     };
     let (target, links) = match link {
         Some(link) if !link.target.is_empty() => {
-            let resolution = vault.resolve(&link.target, &note.path);
+            let resolution = vault.resolve(&link.target, note.path());
             match resolution {
                 Resolution::Note(id) => (Some(id), vault.backlinks_with(id, at)),
                 other => (

@@ -82,7 +82,7 @@ fn subject_at(vault: &Vault, pos: FilePosition) -> Option<(Subject, TextRange, S
             let target = if link.target.is_empty() {
                 pos.note
             } else {
-                vault.resolve(&link.target, &note.path).note()?
+                vault.resolve(&link.target, note.path()).note()?
             };
             let i = vault.find_heading(target, heading)?;
             let text = vault.note(target)?.parsed.headings[i].text.clone();
@@ -91,15 +91,15 @@ fn subject_at(vault: &Vault, pos: FilePosition) -> Option<(Subject, TextRange, S
         if link.target.is_empty() {
             return None;
         }
-        let target = vault.resolve(&link.target, &note.path).note()?;
-        let title = vault.note(target)?.title.clone();
+        let target = vault.resolve(&link.target, note.path()).note()?;
+        let title = vault.note(target)?.title().to_owned();
         return Some((Subject::Note(target), link.target_range(), title));
     }
     if let Some(fm) = &parsed.frontmatter
         && let Some(tr) = fm.title_range
         && tr.touches(pos.offset)
     {
-        return Some((Subject::Note(pos.note), tr, note.title.clone()));
+        return Some((Subject::Note(pos.note), tr, note.title().to_owned()));
     }
     let i = parsed
         .headings
@@ -143,7 +143,7 @@ fn rename_note(vault: &Vault, id: NoteId, new_name: &str) -> Result<RenameEdit, 
         )));
     }
     let ext = note
-        .path
+        .path()
         .extension()
         .map(|e| e.to_string_lossy().into_owned())
         .unwrap_or_else(|| "md".into());
@@ -155,7 +155,7 @@ fn rename_note(vault: &Vault, id: NoteId, new_name: &str) -> Result<RenameEdit, 
         {
             return Err(RenameError(format!(
                 "a note named \"{new_stem}\" already exists: {}",
-                n.rel_path
+                n.rel_path()
             )));
         }
     }
@@ -171,7 +171,7 @@ fn rename_note(vault: &Vault, id: NoteId, new_name: &str) -> Result<RenameEdit, 
     }
     // The vault as it will be: the note at its new path, with its new title.
     let mut future = vault.clone();
-    future.remove(&note.path);
+    future.remove(note.path());
     let fid = future.update(
         &new_path,
         syntax::parse_note(&apply_edits(&text, &own)),
@@ -191,7 +191,7 @@ fn rename_note(vault: &Vault, id: NoteId, new_name: &str) -> Result<RenameEdit, 
             continue;
         };
         let link = &from.parsed.links[i];
-        let from_path = if src == id { &new_path } else { &from.path };
+        let from_path = if src == id { &new_path } else { from.path() };
         let reaches = |t: &str| future.resolve(t, from_path) == Resolution::Note(fid);
         if alias_slugs.contains(&syntax::slug(&link.target)) && reaches(&link.target) {
             continue;
@@ -215,12 +215,12 @@ fn rename_note(vault: &Vault, id: NoteId, new_name: &str) -> Result<RenameEdit, 
     }
     let mut moved = BTreeMap::new();
     moved.insert(id, (fid, new_path.clone()));
-    let new_keys = future
+    let new_keys: Vec<String> = future
         .note(fid)
-        .map(|n| n.loose_keys.to_vec())
+        .map(|n| n.loose_keys().map(str::to_owned).collect())
         .unwrap_or_default();
     keep_other_links(vault, &future, &new_keys, &moved, &mut edits);
-    let file_renames = if new_path != note.path {
+    let file_renames = if new_path != note.path() {
         vec![(id, new_path)]
     } else {
         Vec::new()
@@ -256,7 +256,8 @@ fn rename_heading(
     {
         return Err(RenameError(format!(
             "a heading \"{}\" already exists in {}",
-            other.1.text, note.rel_path
+            other.1.text,
+            note.rel_path()
         )));
     }
     let tr = heading.text_range;
@@ -321,7 +322,7 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
             continue;
         }
         for (id, n) in vault.notes() {
-            if let Ok(rest) = n.path.strip_prefix(old) {
+            if let Ok(rest) = n.path().strip_prefix(old) {
                 moves.push((id, new.join(rest)));
             }
         }
@@ -333,7 +334,7 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
     let mut future = vault.clone();
     for (id, _) in &moves {
         if let Some(n) = vault.note(*id) {
-            future.remove(&n.path);
+            future.remove(n.path());
         }
     }
     let mut now_at: BTreeMap<NoteId, (NoteId, PathBuf)> = BTreeMap::new();
@@ -351,7 +352,7 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
             for (i, link) in n.parsed.links.iter().enumerate() {
                 if link.closed()
                     && !link.target.is_empty()
-                    && let Some(t) = vault.resolve(&link.target, &n.path).note()
+                    && let Some(t) = vault.resolve(&link.target, n.path()).note()
                 {
                     links.push((id, i, t));
                 }
@@ -366,7 +367,7 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
             continue;
         };
         let link = &from.parsed.links[i];
-        let from_path = now_at.get(&src).map_or(&from.path, |m| &m.1);
+        let from_path = now_at.get(&src).map_or(from.path(), |m| &m.1);
         let want = now_at.get(&target).map_or(target, |m| m.0);
         let Some(to) = future.note(want) else {
             continue;
@@ -375,7 +376,7 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
         let path = to.link_path().to_owned();
         // A link that names the old file stem follows the file to its new stem, even where the
         // old name would still reach the note (by its title, say).
-        let old_stem = vault.note(target).map_or("", |n| n.stem.as_str());
+        let old_stem = vault.note(target).map_or("", |n| n.stem());
         let names_old_stem = syntax::slug(strip_extension(&link.target)) == syntax::slug(old_stem);
         let new_target = if link.target.contains('/') {
             let written = strip_extension(&link.target).trim_matches('/');
@@ -383,10 +384,10 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
                 continue;
             }
             path
-        } else if !(names_old_stem && old_stem != to.stem) && reaches(&link.target) {
+        } else if !(names_old_stem && old_stem != to.stem()) && reaches(&link.target) {
             continue;
-        } else if reaches(&to.stem) {
-            to.stem.clone()
+        } else if reaches(to.stem()) {
+            to.stem().to_owned()
         } else {
             path
         };
@@ -398,7 +399,7 @@ pub fn will_rename_files(vault: &Vault, renames: &[(PathBuf, PathBuf)]) -> Renam
     let new_keys: Vec<String> = now_at
         .values()
         .filter_map(|(fid, _)| future.note(*fid))
-        .map(|n| syntax::loose_key(&n.stem))
+        .map(|n| syntax::loose_key(n.stem()))
         .collect();
     keep_other_links(vault, &future, &new_keys, &now_at, &mut edits);
     RenameEdit {
@@ -427,10 +428,10 @@ fn keep_other_links(
                 continue;
             };
             let link = &from.parsed.links[i];
-            let Some(target) = vault.resolve(&link.target, &from.path).note() else {
+            let Some(target) = vault.resolve(&link.target, from.path()).note() else {
                 continue;
             };
-            let from_path = moved.get(&src).map_or(&from.path, |m| &m.1);
+            let from_path = moved.get(&src).map_or(from.path(), |m| &m.1);
             let reaches = |t: &str| future.resolve(t, from_path) == Resolution::Note(target);
             if reaches(&link.target) {
                 continue;
@@ -438,8 +439,8 @@ fn keep_other_links(
             let Some(to) = future.note(target) else {
                 continue;
             };
-            let new_target = if !link.target.contains('/') && reaches(&to.stem) {
-                to.stem.clone()
+            let new_target = if !link.target.contains('/') && reaches(to.stem()) {
+                to.stem().to_owned()
             } else {
                 to.link_path().to_owned()
             };

@@ -84,7 +84,7 @@ pub fn document_symbols(vault: &Vault, id: NoteId, text_len: u32) -> Vec<Documen
     }
     close(&mut stack, &mut roots, 0);
     vec![DocumentSymbol {
-        name: note.title.clone(),
+        name: note.title().to_owned(),
         kind: SymbolKind::Note,
         range: TextRange {
             start: 0,
@@ -120,7 +120,7 @@ pub fn workspace_symbols(vault: &Vault, query: &str, limit: usize) -> Vec<Worksp
     // (score, is heading, note, heading index)
     let mut found: Vec<(u32, bool, NoteId, usize)> = Vec::new();
     for (id, note) in vault.notes() {
-        if note.root.is_none() {
+        if note.root().is_none() {
             continue;
         }
         if let Some(s) = note.names().filter_map(&mut score).max() {
@@ -151,7 +151,7 @@ pub fn workspace_symbols(vault: &Vault, query: &str, limit: usize) -> Vec<Worksp
                 WorkspaceSymbol {
                     name: h.text.clone(),
                     kind: SymbolKind::Heading,
-                    container: note.title.clone(),
+                    container: note.title().to_owned(),
                     location: NoteRange {
                         note: id,
                         range: h.range,
@@ -159,7 +159,7 @@ pub fn workspace_symbols(vault: &Vault, query: &str, limit: usize) -> Vec<Worksp
                 }
             } else {
                 WorkspaceSymbol {
-                    name: note.title.clone(),
+                    name: note.title().to_owned(),
                     kind: SymbolKind::Note,
                     container: note.link_path().to_owned(),
                     location: NoteRange {

@@ -67,7 +67,7 @@ pub fn unlinked_mentions(vault: &Vault, id: NoteId) -> Vec<Mention> {
             continue;
         }
         let written = &text[m.start..m.end];
-        let Resolution::Note(target) = vault.resolve(written, &note.path) else {
+        let Resolution::Note(target) = vault.resolve(written, note.path()) else {
             continue;
         };
         if target == id {
@@ -77,8 +77,8 @@ pub fn unlinked_mentions(vault: &Vault, id: NoteId) -> Vec<Mention> {
             continue;
         };
         let link_target =
-            if vault.resolve(&target_note.stem, &note.path) == Resolution::Note(target) {
-                target_note.stem.clone()
+            if vault.resolve(target_note.stem(), note.path()) == Resolution::Note(target) {
+                target_note.stem().to_owned()
             } else {
                 target_note.link_path().to_owned()
             };

@@ -296,9 +296,9 @@ fn workspace_edit_json(
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"textDocument\":{\"uri\":");
-            failed |= !state::write_uri_json(&note.path, &mut out);
+            failed |= !state::write_uri_json(note.path(), &mut out);
             out.extend_from_slice(b",\"version\":");
-            failed |= serde_json::to_writer(&mut out, &snap.version_of(&note.path)).is_err();
+            failed |= serde_json::to_writer(&mut out, &snap.version_of(note.path())).is_err();
             out.extend_from_slice(b"},\"edits\":[");
             let mut view = None;
             for (k, e) in edits.iter().enumerate() {
@@ -330,7 +330,7 @@ fn workspace_edit_json(
     for (id, new_path) in &edit.file_renames {
         let note = vault.note(*id)?;
         let op = DocumentChangeOperation::Op(ResourceOp::Rename(RenameFile {
-            old_uri: state::path_to_uri(&note.path)?,
+            old_uri: state::path_to_uri(note.path())?,
             new_uri: state::path_to_uri(new_path)?,
             options: None,
             annotation_id: None,
@@ -390,7 +390,7 @@ fn workspace_edit(
     let mut ops = Vec::new();
     for (id, edits) in edit.text_edits {
         let note = vault.note(id)?;
-        let uri = state::path_to_uri(&note.path)?;
+        let uri = state::path_to_uri(note.path())?;
         // Closed notes are placed from the index's line map where it can; their files are
         // read only for ranges on lines it cannot place.
         let mut view = None;
@@ -406,7 +406,7 @@ fn workspace_edit(
         ops.push(DocumentChangeOperation::Edit(TextDocumentEdit {
             text_document: OptionalVersionedTextDocumentIdentifier {
                 uri,
-                version: snap.version_of(&note.path),
+                version: snap.version_of(note.path()),
             },
             edits,
         }));
@@ -415,7 +415,7 @@ fn workspace_edit(
         let note = vault.note(id)?;
         ops.push(DocumentChangeOperation::Op(ResourceOp::Rename(
             RenameFile {
-                old_uri: state::path_to_uri(&note.path)?,
+                old_uri: state::path_to_uri(note.path())?,
                 new_uri: state::path_to_uri(&new_path)?,
                 options: None,
                 annotation_id: None,
@@ -954,7 +954,7 @@ impl LanguageServer for WikiLsp {
                         ide::LinkTarget::Url(url) => url.parse().ok()?,
                         ide::LinkTarget::Note { note, heading } => {
                             let n = view.vault.note(note)?;
-                            let uri = state::path_to_uri(&n.path)?;
+                            let uri = state::path_to_uri(n.path())?;
                             match heading
                                 .and_then(|h| n.parsed.headings.iter().find(|x| x.range == h))
                             {
@@ -1072,7 +1072,9 @@ impl LanguageServer for WikiLsp {
                 let moves: Vec<(PathBuf, PathBuf)> = edit
                     .file_renames
                     .iter()
-                    .filter_map(|(id, new)| Some((view.vault.note(*id)?.path.clone(), new.clone())))
+                    .filter_map(|(id, new)| {
+                        Some((view.vault.note(*id)?.path().to_path_buf(), new.clone()))
+                    })
                     .collect();
                 let items = edit.file_renames.len()
                     + edit.text_edits.iter().map(|(_, e)| e.len()).sum::<usize>();

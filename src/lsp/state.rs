@@ -172,7 +172,7 @@ impl Snapshot {
     /// A note's current text (the editor's while open, else the disk's) with its line index.
     pub fn view_of(&self, id: NoteId) -> Option<FileView> {
         let note = self.vault.note(id)?;
-        if let Some(doc) = self.docs.values().find(|d| d.path == note.path) {
+        if let Some(doc) = self.docs.values().find(|d| d.path == note.path()) {
             return Some(FileView {
                 id,
                 text: doc.text.clone(),
@@ -230,7 +230,7 @@ impl Snapshot {
                 |run, note| {
                     let uri_at = out.len() + 8;
                     out.extend_from_slice(b",{\"uri\":");
-                    if !write_uri_json(&note.path, &mut out) {
+                    if !write_uri_json(note.path(), &mut out) {
                         out.truncate(uri_at - 8);
                         return;
                     }
@@ -292,7 +292,7 @@ impl Snapshot {
         view: &mut Option<Option<FileView>>,
     ) -> Option<Location> {
         let note = vault.note(target.note)?;
-        let uri = path_to_uri(&note.path)?;
+        let uri = path_to_uri(note.path())?;
         let range = self.range_in(vault, target.note, target.range, view)?;
         Some(Location { uri, range })
     }

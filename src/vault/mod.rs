@@ -37,28 +37,98 @@ pub struct NoteId(pub u32);
 
 /// One note as the index knows it: where it is, its names, and its parsed structure. The text
 /// of a closed note is not kept (a preview reads the file when asked).
-#[derive(Debug, Clone)]
+///
+/// A vault holds one per note (100,000 and more), so a note keeps what it cannot derive only:
+/// its relative path and stem are read from its path, its title from its parse, and its keys
+/// share one allocation. Fields that must agree with each other are private.
+#[derive(Clone)]
 pub struct Note {
-    pub path: PathBuf,
-    /// The workspace folder it lies under; `None` for a note opened from outside every folder,
-    /// which can link out but is never a link target.
-    pub root: Option<usize>,
-    /// Path relative to its workspace folder, `/`-separated, with extension.
-    pub rel_path: String,
-    pub stem: String,
-    pub title: String,
+    path: Box<Path>,
     pub parsed: Arc<ParsedNote>,
     /// The editor's text while the note is open (it wins over the disk).
     pub open_text: Option<Arc<str>>,
-    /// Slugs and loose keys of its names (stem, title, aliases), sorted and deduplicated:
-    /// computed once, used by every lookup.
-    pub slugs: Box<[String]>,
-    pub loose_keys: Box<[String]>,
-    /// The file stem is the slug of the title (as this format names its files).
-    pub stem_is_title_slug: bool,
     /// For each link of `parsed.links`, the [`key_hash`] of its link key (0: a link that no
     /// backlink can use). Backlinks compare these integers instead of recomputing keys.
     pub link_keys: Box<[u32]>,
+    /// The slugs, then the loose keys, of its names (stem, title, aliases): each kind sorted,
+    /// deduplicated and joined by [`KEY_SEPARATOR`], the kinds parted by [`KINDS_SEPARATOR`]
+    /// (empty when there are none). Keys hold letters, digits and `_` only.
+    keys: Box<str>,
+    /// The relative path and stem when they are not slices of `path` as [`Note::new`] would
+    /// compute them (a path that is not UTF-8, a long one, another separator): rare, so boxed.
+    spilled: Option<Box<SpilledNames>>,
+    /// The workspace folder's index, or [`NO_ROOT`].
+    root: u32,
+    /// Where the relative path starts in `path`'s bytes (unless `spilled`).
+    rel_start: u16,
+    /// The file stem is the slug of the title (as this format names its files).
+    pub stem_is_title_slug: bool,
+}
+
+/// A note's relative path and stem, kept when they are not slices of its path.
+#[derive(Debug, Clone)]
+struct SpilledNames {
+    rel_path: Box<str>,
+    stem: Box<str>,
+}
+
+/// [`Note::root`] of a note outside every workspace folder.
+const NO_ROOT: u32 = u32::MAX;
+
+/// Parts the keys of one kind in a note's `keys`: neither [`syntax::slug`] nor
+/// [`syntax::loose_key`] keeps a character that is not a letter, a digit or `_`.
+const KEY_SEPARATOR: char = '\n';
+/// Parts the slugs from the loose keys in a note's `keys`.
+const KINDS_SEPARATOR: char = '\0';
+
+impl std::fmt::Debug for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Note")
+            .field("path", &self.path)
+            .field("root", &self.root())
+            .field("rel_path", &self.rel_path())
+            .field("stem", &self.stem())
+            .field("title", &self.title())
+            .field("parsed", &self.parsed)
+            .field("open_text", &self.open_text)
+            .field("slugs", &self.slugs().collect::<Vec<_>>())
+            .field("loose_keys", &self.loose_keys().collect::<Vec<_>>())
+            .field("stem_is_title_slug", &self.stem_is_title_slug)
+            .field("link_keys", &self.link_keys)
+            .finish()
+    }
+}
+
+/// The stem of the last `/`-separated segment of `path`, as `Path::file_stem` reads a file name
+/// (a leading dot starts no extension). [`Note::new`] checks that it agrees before relying on it.
+fn stem_bytes(path: &[u8]) -> &[u8] {
+    let name = match memchr::memrchr(b'/', path) {
+        Some(slash) => &path[slash + 1..],
+        None => path,
+    };
+    match memchr::memrchr(b'.', name) {
+        Some(dot) if dot > 0 => &name[..dot],
+        _ => name,
+    }
+}
+
+/// Where `rel_path` starts in `path`, when [`Note::rel_path`] and [`Note::stem`] read from there
+/// give exactly `rel_path` and `stem`; `None` when they would not (the note then keeps both).
+fn slice_start(path: &Path, rel_path: &str, stem: &str) -> Option<u16> {
+    // Where `/` is not the separator, the relative path (joined with `/`) is no slice of the
+    // path; the check below would find that too, this says it outright.
+    if std::path::MAIN_SEPARATOR != '/' {
+        return None;
+    }
+    let text = path.to_str()?.as_bytes();
+    let start = text.len().checked_sub(rel_path.len())?;
+    let same = text[start..] == *rel_path.as_bytes() && stem_bytes(text) == stem.as_bytes();
+    same.then(|| u16::try_from(start).ok()).flatten()
+}
+
+/// Text that [`Note::new`] found to be UTF-8 (its path is private, so it stays so).
+fn checked_utf8(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("a note's path was checked to be UTF-8")
 }
 
 impl Note {
@@ -78,51 +148,156 @@ impl Note {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let title = parsed
-            .title()
-            .map(str::to_owned)
-            .unwrap_or_else(|| stem.clone());
-        let mut note = Note {
-            path,
-            root,
-            rel_path,
-            stem,
-            title,
-            parsed: Arc::new(parsed),
-            open_text: None,
-            slugs: Box::default(),
-            loose_keys: Box::default(),
-            stem_is_title_slug: false,
-            link_keys: Box::default(),
+        let title = parsed.title().unwrap_or(&stem);
+        let names = || {
+            std::iter::once(stem.as_str())
+                .chain(std::iter::once(title))
+                .chain(parsed.aliases().iter().map(String::as_str))
         };
-        note.link_keys = link_key_hashes(&note.parsed);
-        let keys = |f: fn(&str) -> String| -> Box<[String]> {
-            let mut keys: Vec<String> = note.names().map(f).filter(|k| !k.is_empty()).collect();
+        let keys_of = |f: fn(&str) -> String| -> Vec<String> {
+            let mut keys: Vec<String> = names().map(f).filter(|k| !k.is_empty()).collect();
             keys.sort();
             keys.dedup();
-            keys.into()
+            keys
         };
-        let (slugs, loose_keys) = (keys(syntax::slug), keys(syntax::loose_key));
-        note.slugs = slugs;
-        note.loose_keys = loose_keys;
-        note.stem_is_title_slug = syntax::slug(&note.title) == note.stem;
-        note
+        let (slugs, loose_keys) = (keys_of(syntax::slug), keys_of(syntax::loose_key));
+        let keys = if slugs.is_empty() && loose_keys.is_empty() {
+            String::new()
+        } else {
+            let mut keys = slugs.join(&KEY_SEPARATOR.to_string());
+            keys.push(KINDS_SEPARATOR);
+            keys.push_str(&loose_keys.join(&KEY_SEPARATOR.to_string()));
+            keys
+        };
+        let stem_is_title_slug = syntax::slug(title) == stem;
+        let path = path.into_boxed_path();
+        let rel_start = slice_start(&path, &rel_path, &stem);
+        let spilled = match rel_start {
+            Some(_) => None,
+            None => Some(Box::new(SpilledNames {
+                rel_path: rel_path.into(),
+                stem: stem.into(),
+            })),
+        };
+        let root = root.map_or(NO_ROOT, |i| {
+            u32::try_from(i)
+                .ok()
+                .filter(|&i| i != NO_ROOT)
+                .expect("fewer than 4 billion workspace folders")
+        });
+        let link_keys = link_key_hashes(&parsed);
+        Note {
+            path,
+            parsed: Arc::new(parsed),
+            open_text: None,
+            link_keys,
+            keys: keys.into(),
+            spilled,
+            root,
+            rel_start: rel_start.unwrap_or(0),
+            stem_is_title_slug,
+        }
+    }
+
+    /// The note's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The index of the workspace folder it lies under; `None` for a note opened from outside
+    /// every folder, which can link out but is never a link target.
+    pub fn root(&self) -> Option<usize> {
+        (self.root != NO_ROOT).then_some(self.root as usize)
+    }
+
+    /// Path relative to its workspace folder, `/`-separated, with extension (for a note
+    /// outside every folder, its file name).
+    pub fn rel_path(&self) -> &str {
+        match &self.spilled {
+            Some(names) => &names.rel_path,
+            None => {
+                checked_utf8(&self.path.as_os_str().as_encoded_bytes()[self.rel_start as usize..])
+            }
+        }
+    }
+
+    /// The file name without its extension.
+    pub fn stem(&self) -> &str {
+        match &self.spilled {
+            Some(names) => &names.stem,
+            None => checked_utf8(stem_bytes(self.path.as_os_str().as_encoded_bytes())),
+        }
+    }
+
+    /// The title of its frontmatter or its first `# ` heading, else its stem.
+    pub fn title(&self) -> &str {
+        self.parsed.title().unwrap_or_else(|| self.stem())
+    }
+
+    /// The slugs of its names, sorted and deduplicated.
+    pub fn slugs(&self) -> impl Iterator<Item = &str> {
+        self.keys_part(0)
+    }
+
+    /// The loose keys of its names, sorted and deduplicated.
+    pub fn loose_keys(&self) -> impl Iterator<Item = &str> {
+        self.keys_part(1)
+    }
+
+    /// Whether `slug` is one of [`Note::slugs`].
+    pub fn has_slug(&self, slug: &str) -> bool {
+        self.slugs().any(|k| k == slug)
+    }
+
+    /// Whether `key` is one of [`Note::loose_keys`].
+    pub fn has_loose_key(&self, key: &str) -> bool {
+        self.loose_keys().any(|k| k == key)
+    }
+
+    /// The keys of one kind: 0 slugs, 1 loose keys.
+    fn keys_part(&self, kind: usize) -> impl Iterator<Item = &str> {
+        let part = self
+            .keys
+            .split(KINDS_SEPARATOR)
+            .nth(kind)
+            .unwrap_or_default();
+        part.split(KEY_SEPARATOR).filter(|k| !k.is_empty())
+    }
+
+    /// The heap blocks the note owns alone besides its link keys, by what they hold and their
+    /// size in bytes: path, keys, spilled names (its parse and open text may be shared). A
+    /// profiling aid.
+    pub fn heap_blocks(&self) -> Vec<(&'static str, usize)> {
+        let mut blocks = vec![
+            ("path", self.path.as_os_str().len()),
+            ("keys", self.keys.len()),
+        ];
+        if let Some(names) = &self.spilled {
+            blocks.extend([
+                ("spilled names", std::mem::size_of::<SpilledNames>()),
+                ("spilled rel_path", names.rel_path.len()),
+                ("spilled stem", names.stem.len()),
+            ]);
+        }
+        blocks.retain(|b| b.1 > 0);
+        blocks
     }
 
     /// The names worth matching a query against: title and aliases, and the stem when it is
     /// not simply the title's slug.
     pub fn search_names(&self) -> impl Iterator<Item = &str> {
         let stem_is_title = self.stem_is_title_slug;
-        std::iter::once(self.title.as_str())
+        std::iter::once(self.title())
             .chain(self.parsed.aliases().iter().map(String::as_str))
-            .chain((!stem_is_title).then_some(self.stem.as_str()))
+            .chain((!stem_is_title).then_some(self.stem()))
     }
 
     /// `rel_path` without its extension: the note's path as a `[[folder/topic]]` link writes it.
     pub fn link_path(&self) -> &str {
-        match self.rel_path.rfind('.') {
-            Some(dot) if !self.rel_path[dot..].contains('/') => &self.rel_path[..dot],
-            _ => &self.rel_path,
+        let rel_path = self.rel_path();
+        match rel_path.rfind('.') {
+            Some(dot) if !rel_path[dot..].contains('/') => &rel_path[..dot],
+            _ => rel_path,
         }
     }
 
@@ -133,8 +308,8 @@ impl Note {
 
     /// The names a link may use for this note, besides its path: file stem, title, aliases.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.stem.as_str())
-            .chain(std::iter::once(self.title.as_str()))
+        std::iter::once(self.stem())
+            .chain(std::iter::once(self.title()))
             .chain(self.parsed.aliases().iter().map(String::as_str))
     }
 
@@ -332,18 +507,15 @@ fn lower_is(text: &str, lower: &str) -> bool {
 
 /// Whether `note` is found under `key` in the name map of `kind` (see [`note_keys_into`]).
 fn note_has_key(note: &Note, kind: usize, key: &str) -> bool {
-    if note.root.is_none() || key.is_empty() {
+    if note.root().is_none() || key.is_empty() {
         return false;
     }
     match kind {
         0 => lower_is(note.link_path(), key),
-        1 => note.stem == key,
-        2 => lower_is(&note.stem, key),
-        3 => note.slugs.binary_search_by(|k| k.as_str().cmp(key)).is_ok(),
-        _ => note
-            .loose_keys
-            .binary_search_by(|k| k.as_str().cmp(key))
-            .is_ok(),
+        1 => note.stem() == key,
+        2 => lower_is(note.stem(), key),
+        3 => note.has_slug(key),
+        _ => note.has_loose_key(key),
     }
 }
 
@@ -606,11 +778,48 @@ impl Vault {
         }
     }
 
+    /// Calls `f` on each note inside the workspace folders, in order, while fetching from memory
+    /// what the notes ahead read their names from (see [`prefetch`]): the note, then its parse
+    /// and the end of its path (the stem), then the title's text and the aliases. A note keeps
+    /// none of its names itself, so a walk over all of them (the completion and mention
+    /// tables) would otherwise wait on three reads a note, one after the other.
+    fn for_each_note_names_ahead<'a>(&'a self, mut f: impl FnMut(NoteId, &'a Note)) {
+        let notes: Vec<(NoteId, &Note)> = self
+            .notes()
+            .filter(|(_, n)| n.root().is_some())
+            .map(|(id, n)| (id, &**n))
+            .collect();
+        for (j, &(id, note)) in notes.iter().enumerate() {
+            if let Some(&(_, n)) = notes.get(j + 3 * AHEAD) {
+                let at = (n as *const Note).cast::<u8>();
+                for line in 0..std::mem::size_of::<Note>().div_ceil(64) {
+                    prefetch(at.wrapping_add(64 * line));
+                }
+            }
+            if let Some(&(_, n)) = notes.get(j + 2 * AHEAD) {
+                prefetch(&n.parsed.frontmatter);
+                prefetch(&n.parsed.headings);
+                let path = n.path.as_os_str().as_encoded_bytes();
+                prefetch(path.as_ptr().wrapping_add(path.len().saturating_sub(1)));
+            }
+            if let Some(&(_, n)) = notes.get(j + AHEAD) {
+                match &n.parsed.frontmatter {
+                    Some(fm) => {
+                        prefetch(fm.title.as_deref().map_or(std::ptr::null(), str::as_ptr));
+                        prefetch(fm.aliases.as_ptr());
+                    }
+                    None => prefetch(n.parsed.headings.as_ptr()),
+                }
+            }
+            f(id, note);
+        }
+    }
+
     pub fn note_by_path(&self, path: &Path) -> Option<NoteId> {
         let ids = self.by_path.get(&path_hash(path))?;
         ids.iter()
             .copied()
-            .find(|&id| self.note(id).is_some_and(|n| n.path == path))
+            .find(|&id| self.note(id).is_some_and(|n| *n.path == *path))
     }
 
     pub fn notes(&self) -> impl Iterator<Item = (NoteId, &Arc<Note>)> {
@@ -630,13 +839,11 @@ impl Vault {
         self.name_table
             .get_or_init(|| {
                 let mut table = SearchTable::default();
-                for (id, note) in self.notes() {
-                    if note.root.is_some() {
-                        for name in note.search_names() {
-                            table.push(name, id.0, "");
-                        }
+                self.for_each_note_names_ahead(|id, note| {
+                    for name in note.search_names() {
+                        table.push(name, id.0, "");
                     }
-                }
+                });
                 Arc::new(table)
             })
             .clone()
@@ -647,13 +854,11 @@ impl Vault {
     pub fn mention_matcher(&self) -> Arc<MentionMatcher> {
         self.mention_matcher
             .get_or_init(|| {
-                let names = self
-                    .notes()
-                    .filter(|(_, n)| n.root.is_some())
-                    .flat_map(|(_, n)| {
-                        std::iter::once(n.title.as_str())
-                            .chain(n.parsed.aliases().iter().map(String::as_str))
-                    });
+                let mut names = Vec::new();
+                self.for_each_note_names_ahead(|_, n| {
+                    names.push(n.title());
+                    names.extend(n.parsed.aliases().iter().map(String::as_str));
+                });
                 Arc::new(MentionMatcher::new(names))
             })
             .clone()
@@ -693,9 +898,8 @@ impl Vault {
     /// How many links in the vault use one of the note's names (a ranking signal, not an exact
     /// backlink count: a link may use the name and still resolve elsewhere).
     pub fn link_count(&self, note: &Note) -> u32 {
-        note.loose_keys
-            .iter()
-            .filter_map(|k| self.links_by_key.get(k.as_str()))
+        note.loose_keys()
+            .filter_map(|k| self.links_by_key.get(k))
             .map(|k| k.total())
             .sum()
     }
@@ -719,7 +923,7 @@ impl Vault {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for key in note.loose_keys.iter() {
+        for key in note.loose_keys() {
             out.extend(self.links_using_key_with(key, |r| r == &Resolution::Note(target), &pick));
         }
         out.sort_unstable();
@@ -985,9 +1189,9 @@ impl Vault {
     /// paragraph), the maps are left alone and so are the completion tables.
     fn replace(&mut self, id: NoteId, old: &Note, new: Note) {
         self.generation += 1;
-        let same_names = old.root == new.root
-            && old.rel_path == new.rel_path
-            && old.title == new.title
+        let same_names = old.root() == new.root()
+            && old.rel_path() == new.rel_path()
+            && old.title() == new.title()
             && old.parsed.aliases() == new.parsed.aliases();
         let same_links = same_names && link_groups(&old.parsed) == link_groups(&new.parsed);
         if !same_links {
@@ -1015,7 +1219,7 @@ impl Vault {
         let paths: Vec<PathBuf> = self
             .notes()
             .filter(|(_, n)| n.path.starts_with(folder))
-            .map(|(_, n)| n.path.clone())
+            .map(|(_, n)| n.path.to_path_buf())
             .collect();
         paths.iter().filter_map(|p| self.remove(p)).collect()
     }
@@ -1120,7 +1324,7 @@ impl Vault {
 /// outside the workspace folders are found under none.
 fn note_keys_into<'a>(note: &'a Note, kind: usize, mut f: impl FnMut(std::borrow::Cow<'a, str>)) {
     use std::borrow::Cow;
-    if note.root.is_none() {
+    if note.root().is_none() {
         return;
     }
     match kind {
@@ -1128,19 +1332,19 @@ fn note_keys_into<'a>(note: &'a Note, kind: usize, mut f: impl FnMut(std::borrow
             let key = if kind == 0 {
                 note.rel_key()
             } else {
-                note.stem.to_lowercase()
+                note.stem().to_lowercase()
             };
             if !key.is_empty() {
                 f(Cow::Owned(key));
             }
         }
         1 => {
-            if !note.stem.is_empty() {
-                f(Cow::Borrowed(&note.stem));
+            if !note.stem().is_empty() {
+                f(Cow::Borrowed(note.stem()));
             }
         }
-        3 => note.slugs.iter().for_each(|k| f(Cow::Borrowed(k))),
-        _ => note.loose_keys.iter().for_each(|k| f(Cow::Borrowed(k))),
+        3 => note.slugs().for_each(|k| f(Cow::Borrowed(k))),
+        _ => note.loose_keys().for_each(|k| f(Cow::Borrowed(k))),
     }
 }
 

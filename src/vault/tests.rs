@@ -25,7 +25,7 @@ fn resolve(v: &Vault, target: &str, from: &str) -> Vec<String> {
     v.resolve(target, &root().join(from))
         .candidates()
         .into_iter()
-        .map(|id| v.note(id).unwrap().rel_path.clone())
+        .map(|id| v.note(id).unwrap().rel_path().to_owned())
         .collect()
 }
 
@@ -325,7 +325,7 @@ fn backlinks_are_the_links_that_resolve_to_the_note() {
     let show = |links: Vec<(NoteId, usize)>| -> Vec<(String, usize)> {
         links
             .into_iter()
-            .map(|(n, i)| (v.note(n).unwrap().rel_path.clone(), i))
+            .map(|(n, i)| (v.note(n).unwrap().rel_path().to_owned(), i))
             .collect()
     };
     assert_eq!(
@@ -498,4 +498,268 @@ fn lower_case_comparison_agrees_with_to_lowercase() {
     }
     assert!(lower_is("ΟΔΟΣ", &"ΟΔΟΣ".to_lowercase()));
     assert!(!lower_is("Topic", "topi"));
+}
+
+/// A note's (root, rel_path, stem, title) as `Note::new` computed them when it kept each as
+/// its own string: what the derived names must equal, byte for byte.
+fn names_as_once_kept(
+    path: &Path,
+    roots: &[PathBuf],
+    text: &str,
+) -> (Option<usize>, String, String, String) {
+    let root = roots.iter().position(|r| path.starts_with(r));
+    let rel = match root {
+        Some(i) => path.strip_prefix(&roots[i]).unwrap_or(path),
+        None => path.file_name().map(Path::new).unwrap_or(path),
+    };
+    let rel_path = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let title = parse_note(text)
+        .title()
+        .map(str::to_owned)
+        .unwrap_or_else(|| stem.clone());
+    (root, rel_path, stem, title)
+}
+
+fn names_of(note: &Note) -> (Option<usize>, String, String, String) {
+    (
+        note.root(),
+        note.rel_path().to_owned(),
+        note.stem().to_owned(),
+        note.title().to_owned(),
+    )
+}
+
+/// Builds the note at `path` and checks its names against [`names_as_once_kept`]; tells
+/// whether it had to keep them apart from its path.
+fn check_names(path: &Path, roots: &[PathBuf], text: &str) -> bool {
+    let note = Note::new(path.to_path_buf(), roots, parse_note(text));
+    assert_eq!(
+        names_of(&note),
+        names_as_once_kept(path, roots, text),
+        "{path:?}"
+    );
+    assert_eq!(note.path(), path);
+    note.spilled.is_some()
+}
+
+#[test]
+fn names_in_folders_and_of_any_script_are_read_from_the_path() {
+    let v = vault(&[
+        ("notes/deep/Idée fixe.md", "no title here\n"),
+        ("Путин/Лукашенко и я.md", "# Заголовок\n"),
+        (
+            "emoji 🚀/launch 🛰 day.md",
+            "---\ntitle: Front title\n---\n# Heading title\n",
+        ),
+        ("a.b/c.d.md", "## Not a title\n"),
+        (
+            "plain.md",
+            "---\ntitle: '   '\n---\n# Heading wins over a blank title\n",
+        ),
+    ]);
+    let by_rel = |rel: &str| {
+        let id = v.note_by_path(&root().join(rel)).unwrap();
+        names_of(v.note(id).unwrap())
+    };
+    let names = |rel: &str, stem: &str, title: &str| {
+        (Some(0), rel.to_owned(), stem.to_owned(), title.to_owned())
+    };
+    assert_eq!(
+        by_rel("notes/deep/Idée fixe.md"),
+        names("notes/deep/Idée fixe.md", "Idée fixe", "Idée fixe")
+    );
+    assert_eq!(
+        by_rel("Путин/Лукашенко и я.md"),
+        names("Путин/Лукашенко и я.md", "Лукашенко и я", "Заголовок")
+    );
+    assert_eq!(
+        by_rel("emoji 🚀/launch 🛰 day.md"),
+        names("emoji 🚀/launch 🛰 day.md", "launch 🛰 day", "Front title")
+    );
+    assert_eq!(by_rel("a.b/c.d.md"), names("a.b/c.d.md", "c.d", "c.d"));
+    assert_eq!(
+        by_rel("plain.md"),
+        names("plain.md", "plain", "Heading wins over a blank title")
+    );
+    for (_, note) in v.notes() {
+        assert!(note.spilled.is_none(), "{note:?}");
+    }
+    // Links find them by the derived names.
+    assert_eq!(
+        resolve(&v, "Idée fixe", "x.md"),
+        ["notes/deep/Idée fixe.md"]
+    );
+    assert_eq!(resolve(&v, "заголовок", "x.md"), ["Путин/Лукашенко и я.md"]);
+    assert_eq!(
+        resolve(&v, "Front title", "x.md"),
+        ["emoji 🚀/launch 🛰 day.md"]
+    );
+    assert_eq!(
+        resolve(&v, "EMOJI 🚀/Launch 🛰 Day", "x.md"),
+        ["emoji 🚀/launch 🛰 day.md"]
+    );
+}
+
+#[test]
+fn names_agree_with_the_path_whatever_its_shape() {
+    let roots = [root(), PathBuf::from("/other root/nested")];
+    let plain = [
+        "/vault/a.md",
+        "/vault/deep/er/still/Note with spaces.md",
+        "/vault/.hidden.md",
+        "/vault/.md",
+        "/vault/a..md",
+        "/vault/no_extension",
+        "/vault/Ünïcödé/ÆØÅ – “quoted”.markdown",
+        "/vault/./dot/segment.md",
+        "/other root/nested/x.md",
+        "/other root/nested",
+        "/vault",
+    ];
+    for path in plain {
+        assert!(!check_names(Path::new(path), &roots, "# T\n"), "{path}");
+        assert!(!check_names(Path::new(path), &roots, ""), "{path}");
+    }
+    // A path written with doubled or trailing separators: its components are joined anew, so
+    // the relative path is no slice of it and the note keeps its names apart.
+    for path in ["/vault//a//b.md", "/vault/dir/note.md/", "/vault/x/../y.md"] {
+        check_names(Path::new(path), &roots, "");
+    }
+    assert!(check_names(Path::new("/vault//a//b.md"), &roots, ""));
+    // A relative path that starts past what 16 bits count (a long path below it is fine).
+    let long_root = PathBuf::from(format!("/{}", "r".repeat(70_000)));
+    let long_roots = [root(), long_root.clone()];
+    assert!(check_names(
+        &long_root.join("n.md"),
+        &long_roots,
+        "# Long\n"
+    ));
+    // Outside every folder too: its file name starts as far.
+    assert!(check_names(&long_root.join("n.md"), &[root()], ""));
+    let long_below = format!("/vault/{}/n.md", "x".repeat(70_000));
+    assert!(!check_names(Path::new(&long_below), &roots, "# Long\n"));
+    // The second workspace folder.
+    let note = Note::new(
+        PathBuf::from("/other root/nested/x.md"),
+        &roots,
+        parse_note(""),
+    );
+    assert_eq!(note.root(), Some(1));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_path_that_is_not_utf8_keeps_its_lossy_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let path = Path::new(std::ffi::OsStr::from_bytes(b"/vault/caf\xe9/th\xe9.md"));
+    assert!(check_names(path, &[root()], ""));
+    let note = Note::new(path.to_path_buf(), &[root()], parse_note(""));
+    assert_eq!(note.rel_path(), "caf\u{fffd}/th\u{fffd}.md");
+    assert_eq!(note.stem(), "th\u{fffd}");
+    assert_eq!(note.title(), "th\u{fffd}");
+    assert_eq!(note.link_path(), "caf\u{fffd}/th\u{fffd}");
+}
+
+#[test]
+fn a_note_outside_every_folder_is_named_by_its_file_name() {
+    let path = PathBuf::from("/elsewhere/sub/Outside Note.md");
+    assert!(!check_names(&path, &[root()], "# Out there\n"));
+    let note = Note::new(path.clone(), &[root()], parse_note("# Out there\n"));
+    assert_eq!(note.root(), None);
+    assert_eq!(note.rel_path(), "Outside Note.md");
+    assert_eq!(note.stem(), "Outside Note");
+    assert_eq!(note.title(), "Out there");
+    // Never a link target, whatever key is asked.
+    for kind in 0..5 {
+        assert!(!note_has_key(&note, kind, "outside note"), "{kind}");
+        assert!(note_names(&note, kind).is_empty(), "{kind}");
+    }
+    let mut v = vault(&[("a.md", "[[Outside Note]]")]);
+    v.upsert(note);
+    assert_eq!(resolve(&v, "Outside Note", "a.md"), Vec::<String>::new());
+    assert!(!v.has_loose_key("outsidenote"));
+}
+
+#[test]
+fn keys_are_packed_sorted_deduplicated_and_looked_up() {
+    let text = "---\ntitle: Zeta Topic\naliases: [Alpha, alpha, ZETA-topic, '!!!', Émile Ω]\n---\n";
+    let note = Note::new(root().join("zeta_topic.md"), &[root()], parse_note(text));
+    let slugs: Vec<&str> = note.slugs().collect();
+    let loose: Vec<&str> = note.loose_keys().collect();
+    assert_eq!(slugs, ["alpha", "zeta_topic", "zetatopic", "émile_ω"]);
+    assert_eq!(loose, ["alpha", "zetatopic", "émileω"]);
+    // As the index computed them when it kept each key as its own string.
+    for (keys, f) in [
+        (&slugs, syntax::slug as fn(&str) -> String),
+        (&loose, syntax::loose_key),
+    ] {
+        let mut once: Vec<String> = note.names().map(f).filter(|k| !k.is_empty()).collect();
+        once.sort();
+        once.dedup();
+        assert_eq!(*keys, once);
+    }
+    for slug in &slugs {
+        assert!(note.has_slug(slug), "{slug}");
+    }
+    for key in &loose {
+        assert!(note.has_loose_key(key), "{key}");
+    }
+    for miss in [
+        "",
+        "zeta",
+        "alpha_",
+        "zeta_topic\nzetatopic",
+        "zetatopic\0alpha",
+        "émileω",
+    ] {
+        assert!(!note.has_slug(miss), "{miss:?}");
+    }
+    for miss in ["", "zeta_topic", "alph", "alpha\nzetatopic", "émile_ω"] {
+        assert!(!note.has_loose_key(miss), "{miss:?}");
+    }
+    assert!(note_has_key(&note, 3, "zetatopic"));
+    assert!(!note_has_key(&note, 3, "zeta"));
+    assert!(note_has_key(&note, 4, "émileω"));
+    assert!(!note_has_key(&note, 4, "émile_ω"));
+    // A note whose names have no letter has no keys, and no block for them.
+    let bare = Note::new(root().join("!!!.md"), &[root()], parse_note(""));
+    assert_eq!(bare.slugs().count() + bare.loose_keys().count(), 0);
+    assert!(!bare.has_slug("") && !bare.has_loose_key(""));
+    assert!(bare.heap_blocks().iter().all(|b| b.0 != "keys"));
+}
+
+#[test]
+fn keys_never_hold_the_separators_they_are_packed_with() {
+    for text in [
+        "a\nb",
+        "a\0b",
+        "\r\n\t\u{0}\u{1}\u{7f}\u{85}",
+        "x\u{2028}y\u{2029}z",
+        "_\n_",
+    ] {
+        for key in [syntax::slug(text), syntax::loose_key(text)] {
+            assert!(
+                !key.contains([KEY_SEPARATOR, KINDS_SEPARATOR]),
+                "{text:?} -> {key:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_note_stays_small() {
+    // 192 bytes when it kept its names as strings; a regression past this fails here.
+    assert!(
+        std::mem::size_of::<Note>() <= 88,
+        "{}",
+        std::mem::size_of::<Note>()
+    );
 }
