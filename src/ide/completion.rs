@@ -342,8 +342,11 @@ fn note_items(
         Missing(&'a str),
     }
     let mut all: Vec<Ranked> = Vec::with_capacity(ranked.len() + missing.len());
-    for (score, links, id) in ranked {
-        if let Some(n) = vault.note(id) {
+    // Thousands of notes tied at the cut, each read for its title: fetched ahead.
+    vault.for_each_note_ahead(
+        &ranked,
+        |r| r.2,
+        |&(score, links, _), n| {
             all.push(Ranked {
                 score,
                 note_first: 0,
@@ -351,8 +354,8 @@ fn note_items(
                 label: n.title(),
                 which: Which::Note(n),
             });
-        }
-    }
+        },
+    );
     for (score, links, spelling) in missing {
         all.push(Ranked {
             score,

@@ -766,6 +766,11 @@ impl Vault {
                 && let Some(n) = self.note(id(x))
             {
                 prefetch(n.parsed.links.as_ptr());
+                // Where the title is read from (completion ranks by it).
+                match &n.parsed.frontmatter {
+                    Some(fm) => prefetch(fm.title.as_deref().map_or(std::ptr::null(), str::as_ptr)),
+                    None => prefetch(n.parsed.headings.as_ptr()),
+                }
                 // The line starts a placement searches, up to a few lines of cache.
                 let lines = n.parsed.lines.data();
                 for at in (0..lines.len().min(128)).step_by(16) {
