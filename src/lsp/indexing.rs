@@ -12,7 +12,7 @@ use tower_lsp_server::ls_types::{MessageType, ProgressToken};
 
 use super::diagnostics::DiagnosticsWorker;
 use super::state::State;
-use crate::vault::{Detail, ScanError, ScanProblem, Vault, scan_folders};
+use crate::vault::{ScanError, ScanProblem, Vault};
 
 /// Scans every workspace folder on all cores, then installs the new index in one step.
 /// Requests keep being answered from the previous snapshot (with the open notes) meanwhile.
@@ -55,14 +55,11 @@ pub fn start(
             let config = state.config();
             tokio::task::spawn_blocking(move || {
                 let t = Instant::now();
-                let (notes, errors) =
-                    scan_folders(&roots, &config, Detail::Index, &|done, total| {
-                        counters.0.store(done, Ordering::Relaxed);
-                        counters.1.store(total, Ordering::Relaxed);
-                    });
-                let scanned = t.elapsed();
-                let vault = Vault::from_scan(roots, notes);
-                tracing::debug!(?scanned, indexed = ?t.elapsed() - scanned, "scan phases");
+                let (vault, errors) = Vault::index_folders(roots, &config, &|done, total| {
+                    counters.0.store(done, Ordering::Relaxed);
+                    counters.1.store(total, Ordering::Relaxed);
+                });
+                tracing::debug!(took = ?t.elapsed(), "scanned and indexed");
                 (vault, errors)
             })
         };

@@ -1082,14 +1082,32 @@ impl Vault {
     /// insertion per key into the persistent maps, rather than one per link).
     pub fn from_scan(roots: Vec<PathBuf>, scanned: Vec<ScannedNote>) -> Vault {
         use rayon::prelude::*;
-        let mut vault = Vault::new(roots);
-        let t = std::time::Instant::now();
-        // Names and link groups are computed on all cores; only the merge is sequential.
         let notes: Vec<Note> = scanned
             .into_par_iter()
-            .map(|s| Note::new(s.path, &vault.roots, s.parsed))
+            .map(|s| Note::new(s.path, &roots, s.parsed))
             .collect();
-        let t_notes = t.elapsed();
+        Vault::from_notes(roots, notes)
+    }
+
+    /// Scans `roots` for the index ([`Detail::Index`]) and builds it: each note's names and link
+    /// keys are made right after its parse, on the core that parsed it.
+    pub fn index_folders(
+        roots: Vec<PathBuf>,
+        config: &Config,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> (Vault, Vec<ScanError>) {
+        let (notes, errors) =
+            scan::scan_folders_with(&roots, config, Detail::Index, progress, |path, parsed| {
+                Note::new(path, &roots, parsed)
+            });
+        (Vault::from_notes(roots, notes), errors)
+    }
+
+    /// Builds the index of many notes at once (see [`Vault::from_scan`]).
+    fn from_notes(roots: Vec<PathBuf>, notes: Vec<Note>) -> Vault {
+        use rayon::prelude::*;
+        let mut vault = Vault::new(roots);
+        let t = std::time::Instant::now();
         // The links of all notes grouped by key: the biggest merge, so done on all cores, each
         // worker folding its share of notes into its own map, then the maps merged.
         let links = group_links(&notes);
@@ -1138,7 +1156,6 @@ impl Vault {
         vault.note_count = vault.notes.len();
         vault.generation = 1;
         tracing::debug!(
-            ?t_notes,
             ?t_links,
             ?t_keys,
             done = ?t.elapsed(),

@@ -425,6 +425,20 @@ pub fn scan_folders(
     detail: Detail,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<ScannedNote>, Vec<ScanError>) {
+    scan_folders_with(roots, config, detail, progress, |path, parsed| {
+        ScannedNote { path, parsed }
+    })
+}
+
+/// [`scan_folders`], each note handed to `make` on the thread that parsed it, while its parse
+/// is still in that core's cache (the index makes its [`super::Note`] there).
+pub(super) fn scan_folders_with<T: Send>(
+    roots: &[PathBuf],
+    config: &Config,
+    detail: Detail,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    make: impl Fn(PathBuf, ParsedNote) -> T + Sync,
+) -> (Vec<T>, Vec<ScanError>) {
     let errors = Mutex::new(Vec::new());
     let mut paths: Vec<PathBuf> = roots
         .iter()
@@ -434,7 +448,7 @@ pub fn scan_folders(
     paths.dedup();
     let total = paths.len();
     let done = AtomicUsize::new(0);
-    let notes: Vec<ScannedNote> = paths
+    let notes: Vec<T> = paths
         .into_par_iter()
         .filter_map(|path| {
             #[cfg(debug_assertions)]
@@ -458,7 +472,7 @@ pub fn scan_folders(
                         let p = problem(ScanProblem::Lossy, LOSSY_MESSAGE.to_owned());
                         errors.lock().unwrap().push(p);
                     }
-                    Some(ScannedNote { parsed, path })
+                    Some(make(path, parsed))
                 }
                 Err(ReadError::NotFound) => {
                     let p = problem(
