@@ -117,10 +117,7 @@ impl LineMemo {
         {
             return f.at;
         }
-        let at = bytes[pos..end]
-            .iter()
-            .position(|&b| b == b'>')
-            .map(|k| pos + k);
+        let at = memchr::memchr(b'>', &bytes[pos..end]).map(|k| pos + k);
         self.gt = Some(Found { from: pos, at });
         at
     }
@@ -135,12 +132,13 @@ impl LineMemo {
         }
         let mut at = None;
         let mut k = pos;
+        // From `<` to `<`: timestamps close a line's anchors, and every note has dozens.
         while k + 4 <= end {
-            if bytes[k] == b'<'
-                && bytes[k + 1] == b'/'
-                && (bytes[k + 2] | 0x20) == b'a'
-                && bytes[k + 3] == b'>'
-            {
+            let Some(lt) = memchr::memchr(b'<', &bytes[k..end - 3]) else {
+                break;
+            };
+            k += lt;
+            if bytes[k + 1] == b'/' && (bytes[k + 2] | 0x20) == b'a' && bytes[k + 3] == b'>' {
                 at = Some(k);
                 break;
             }
@@ -184,7 +182,7 @@ pub(super) fn scan_anchor(text: &str, start: usize, end: usize, memo: &mut LineM
         // No `>` anywhere after: nothing later on the line can be a whole anchor either.
         memo.dead = true;
         let rest = &text[start..end];
-        if !rest.contains("yt-timestamp") {
+        if !has_yt_class(rest) {
             return AnchorScan::NotAnchor;
         }
         memo.in_broken_anchor = true;
@@ -192,7 +190,7 @@ pub(super) fn scan_anchor(text: &str, start: usize, end: usize, memo: &mut LineM
         return unterminated(text, start, end, end, &attrs, start + 2);
     };
     let tag = &text[start..gt];
-    if !tag.contains("yt-timestamp") && !tag.contains("data-t") {
+    if !has_yt_class(tag) && !tag.contains("data-t") {
         return AnchorScan::Skip { resume: gt + 1 };
     }
     let attrs = read_attributes(text, start + 2, gt);
@@ -200,7 +198,7 @@ pub(super) fn scan_anchor(text: &str, start: usize, end: usize, memo: &mut LineM
         memo.dead = true;
         // A `data-t` on some other tag with no `</a>` is not worth a warning; only an anchor
         // that says it is a timestamp is.
-        if !tag.contains("yt-timestamp") {
+        if !has_yt_class(tag) {
             return AnchorScan::Skip { resume: gt + 1 };
         }
         memo.in_broken_anchor = true;
@@ -243,24 +241,32 @@ pub(super) fn anchor_resume(text: &str, start: usize, end: usize, memo: &mut Lin
     }
     let Some(gt) = memo.next_gt(bytes, start + 2, end) else {
         memo.dead = true;
-        if !text[start..end].contains("yt-timestamp") {
+        if !has_yt_class(&text[start..end]) {
             return start + 1;
         }
         memo.in_broken_anchor = true;
         return start + 2;
     };
     let tag = &text[start..gt];
-    if !tag.contains("yt-timestamp") && !tag.contains("data-t") {
+    if !has_yt_class(tag) && !tag.contains("data-t") {
         return gt + 1;
     }
     let Some(close) = memo.next_close(bytes, gt + 1, end) else {
         memo.dead = true;
-        if tag.contains("yt-timestamp") {
+        if has_yt_class(tag) {
             memo.in_broken_anchor = true;
         }
         return gt + 1;
     };
     close + 4
+}
+
+/// Whether `text` holds `yt-timestamp`, with a searcher made once (`str::contains` makes one
+/// for each of the vault's hundreds of thousands of anchors).
+fn has_yt_class(text: &str) -> bool {
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("yt-timestamp"));
+    FINDER.find(text.as_bytes()).is_some()
 }
 
 /// An anchor with no `</a>` on its line: it runs to the end of the line.
