@@ -61,8 +61,11 @@ async fn an_open_note_is_served_while_indexing_and_its_links_are_judged_once_the
         .await;
     assert_eq!(symbols[0]["name"], "Glaze", "{symbols:#}");
     let (_, cursor) = fx.cursor();
+    // The link's note is not read yet: the hover says so, rather than that it does not exist.
     let hover = server.hover(&glaze, cursor.clone()).await;
-    assert!(hover.is_object() || hover.is_null(), "{hover:#}");
+    let said = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(said.contains("still reading"), "{hover:#}");
+    assert!(!said.contains("exists yet"), "{hover:#}");
     let completion = server
         .completion(&glaze, pos_in(&text, "[[kiln]]", "kiln", 2))
         .await;
@@ -86,6 +89,17 @@ async fn an_open_note_is_served_while_indexing_and_its_links_are_judged_once_the
     assert_eq!(
         summarize(&after),
         vec![diag("broken-link", 2, range_of(&text, "missing_topic"))]
+    );
+    let hover = server.hover(&glaze, cursor.clone()).await;
+    let said = hover["contents"]["value"].as_str().unwrap_or_default();
+    assert!(said.contains("Kiln log"), "{hover:#}");
+    let missing = server
+        .hover(&glaze, pos_in(&text, "[[missing_topic]]", "missing", 0))
+        .await;
+    let said = missing["contents"]["value"].as_str().unwrap_or_default();
+    assert!(
+        said.starts_with("No note `missing_topic` exists yet"),
+        "{missing:#}"
     );
     let found = server.definition(&glaze, cursor).await;
     assert_eq!(

@@ -11,6 +11,9 @@ pub struct Hover {
     pub contents: String,
     /// The link or timestamp hovered.
     pub range: TextRange,
+    /// A link whose target no note of the vault answers to (the caller may know that the vault
+    /// is not complete yet).
+    pub target_missing: bool,
 }
 
 pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
@@ -25,6 +28,7 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
         } else {
             vault.resolve(&link.target, note.path())
         };
+        let target_missing = resolution == Resolution::Missing;
         let contents = match resolution {
             Resolution::Note(id) => {
                 note_preview(vault, id, note.parsed.link_heading(link).map(|h| &**h.0))?
@@ -54,6 +58,7 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
         return Some(Hover {
             contents,
             range: link.range(),
+            target_missing,
         });
     }
     let t = timestamp_at(&note.parsed.timestamps, pos.offset)?;
@@ -78,5 +83,6 @@ pub fn hover(vault: &Vault, pos: FilePosition) -> Option<Hover> {
     Some(Hover {
         contents,
         range: t.range,
+        target_missing: false,
     })
 }

@@ -764,7 +764,13 @@ impl LanguageServer for WikiLsp {
         let markdown = self.caps().markdown_hover;
         self.read("hover", move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let h = ide::hover(&view.vault, pos)?;
+            let mut h = ide::hover(&view.vault, pos)?;
+            if h.target_missing && !snap.indexed {
+                // The note may exist and not be read yet: saying it does not would mislead.
+                h.contents = "wikilsp is still reading the workspace's notes: this link's \
+                              note is not among those read so far."
+                    .to_owned();
+            }
             let view = view.file;
             Some(Hover {
                 contents: HoverContents::Markup(MarkupContent {
