@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
 
-use super::transport::{Headers, read_headers, write_frame};
+use super::transport::{Headers, read_headers, write_frame, write_frame_parts};
 
 /// Answers shorter than this many items go the usual way: the placeholder costs a parse.
 pub const RAW_MIN_ITEMS: usize = 64;
@@ -101,7 +101,7 @@ impl RawAnswers {
 
     /// `body` with its `result` replaced by the stashed JSON whose marker it carries; `None`
     /// when it carries none.
-    fn splice(&self, body: &[u8]) -> Option<Vec<u8>> {
+    fn splice(&self, body: &[u8]) -> Option<Spliced> {
         if self.count.load(Ordering::Acquire) == 0 {
             return None;
         }
@@ -111,14 +111,32 @@ impl RawAnswers {
         // The placeholder answer is small: reading it whole is cheap.
         let message: serde_json::Value = serde_json::from_slice(body).ok()?;
         let id = serde_json::to_vec(message.get("id")?).ok()?;
-        // Laid out as tower-lsp lays out its answers.
-        let mut out = Vec::with_capacity(json.len() + id.len() + 40);
-        out.extend_from_slice(br#"{"jsonrpc":"2.0","result":"#);
-        out.extend_from_slice(&json);
-        out.extend_from_slice(br#","id":"#);
-        out.extend_from_slice(&id);
-        out.push(b'}');
-        Some(out)
+        Some(Spliced { json, id })
+    }
+}
+
+/// An answer with its stashed JSON, written in pieces (a hub's JSON is megabytes: copying it
+/// into one message first cost a copy and fresh pages).
+struct Spliced {
+    json: Vec<u8>,
+    id: Vec<u8>,
+}
+
+impl Spliced {
+    /// Laid out as tower-lsp lays out its answers.
+    fn parts(&self) -> [&[u8]; 5] {
+        [
+            br#"{"jsonrpc":"2.0","result":"#,
+            &self.json,
+            br#","id":"#,
+            &self.id,
+            b"}",
+        ]
+    }
+
+    #[cfg(test)]
+    fn to_vec(&self) -> Vec<u8> {
+        self.parts().concat()
     }
 }
 
@@ -140,11 +158,18 @@ where
         if reader.read_exact(&mut body).await.is_err() {
             break;
         }
-        let body = raw.splice(&body).unwrap_or(body);
-        if write_frame(&mut to, &body).await.is_err() {
+        let (written, len) = match raw.splice(&body) {
+            Some(spliced) => {
+                let parts = spliced.parts();
+                let len = parts.iter().map(|p| p.len()).sum();
+                (write_frame_parts(&mut to, &parts).await, len)
+            }
+            None => (write_frame(&mut to, &body).await, body.len()),
+        };
+        if written.is_err() {
             break;
         }
-        if body.len() >= BIG_ANSWER {
+        if len >= BIG_ANSWER {
             drop(body);
             super::indexing::give_back_freed_memory();
         }
@@ -164,7 +189,7 @@ mod tests {
             })
             .unwrap();
         let body = format!(r#"{{"jsonrpc":"2.0","result":[{{"uri":"{marker}"}}],"id":7}}"#);
-        let out = raw.splice(body.as_bytes()).unwrap();
+        let out = raw.splice(body.as_bytes()).unwrap().to_vec();
         let out: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             out,

@@ -365,6 +365,21 @@ fn invalid(id: Id, code: ErrorCode, message: String) -> Vec<u8> {
     .expect("a JSON value serializes")
 }
 
+/// [`write_frame`] of a body given in pieces, written one after the other.
+pub(super) async fn write_frame_parts<O: AsyncWrite + Unpin>(
+    output: &mut O,
+    parts: &[&[u8]],
+) -> std::io::Result<()> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    output
+        .write_all(format!("Content-Length: {len}\r\n\r\n").as_bytes())
+        .await?;
+    for part in parts {
+        output.write_all(part).await?;
+    }
+    output.flush().await
+}
+
 pub(super) async fn write_frame<O: AsyncWrite + Unpin>(
     output: &mut O,
     body: &[u8],
