@@ -192,11 +192,14 @@ impl LineMap {
                 columns.push((offset, column));
             }
         }
+        if charted.is_empty() && columns.is_empty() && self.columns == 0 {
+            // Nothing to remember, and nothing remembered before: the map stays as it is.
+            return;
+        }
         let words = self.words as usize;
         let lines = self.lines as usize;
-        let non_ascii = self.data[lines..lines + words].to_vec();
-        let starts = self.starts().to_vec();
-        *self = LineMap::pack(self.len, &starts, &non_ascii, &charted, &columns);
+        let non_ascii = &self.data[lines..lines + words];
+        *self = LineMap::pack(self.len, self.starts(), non_ascii, &charted, &columns);
     }
 
     fn is_charted(&self, line: u32) -> bool {
