@@ -766,9 +766,12 @@ impl Vault {
                 && let Some(n) = self.note(id(x))
             {
                 prefetch(n.parsed.links.as_ptr());
-                // Where the title is read from (completion ranks by it).
+                // Where the title and aliases are read from (completion ranks by them).
                 match &n.parsed.frontmatter {
-                    Some(fm) => prefetch(fm.title.as_deref().map_or(std::ptr::null(), str::as_ptr)),
+                    Some(fm) => {
+                        prefetch(fm.title.as_deref().map_or(std::ptr::null(), str::as_ptr));
+                        prefetch(fm.aliases.as_ptr());
+                    }
                     None => prefetch(n.parsed.headings.as_ptr()),
                 }
                 // The line starts a placement searches, up to a few lines of cache.
@@ -783,41 +786,17 @@ impl Vault {
         }
     }
 
-    /// Calls `f` on each note inside the workspace folders, in order, while fetching from memory
-    /// what the notes ahead read their names from (see [`prefetch`]): the note, then its parse
-    /// and the end of its path (the stem), then the title's text and the aliases. A note keeps
-    /// none of its names itself, so a walk over all of them (the completion and mention
-    /// tables) would otherwise wait on three reads a note, one after the other.
+    /// Calls `f` on each note inside the workspace folders, in order, fetching the notes ahead
+    /// from memory meanwhile ([`Vault::for_each_note_ahead`]): a note keeps none of its names
+    /// itself, so a walk over all of them (the completion and mention tables) would otherwise
+    /// wait on three reads a note, one after the other.
     fn for_each_note_names_ahead<'a>(&'a self, mut f: impl FnMut(NoteId, &'a Note)) {
-        let notes: Vec<(NoteId, &Note)> = self
+        let ids: Vec<NoteId> = self
             .notes()
             .filter(|(_, n)| n.root().is_some())
-            .map(|(id, n)| (id, &**n))
+            .map(|(id, _)| id)
             .collect();
-        for (j, &(id, note)) in notes.iter().enumerate() {
-            if let Some(&(_, n)) = notes.get(j + 3 * AHEAD) {
-                let at = (n as *const Note).cast::<u8>();
-                for line in 0..std::mem::size_of::<Note>().div_ceil(64) {
-                    prefetch(at.wrapping_add(64 * line));
-                }
-            }
-            if let Some(&(_, n)) = notes.get(j + 2 * AHEAD) {
-                prefetch(&n.parsed.frontmatter);
-                prefetch(&n.parsed.headings);
-                let path = n.path.as_os_str().as_encoded_bytes();
-                prefetch(path.as_ptr().wrapping_add(path.len().saturating_sub(1)));
-            }
-            if let Some(&(_, n)) = notes.get(j + AHEAD) {
-                match &n.parsed.frontmatter {
-                    Some(fm) => {
-                        prefetch(fm.title.as_deref().map_or(std::ptr::null(), str::as_ptr));
-                        prefetch(fm.aliases.as_ptr());
-                    }
-                    None => prefetch(n.parsed.headings.as_ptr()),
-                }
-            }
-            f(id, note);
-        }
+        self.for_each_note_ahead(&ids, |&id| id, |&id, note| f(id, note));
     }
 
     pub fn note_by_path(&self, path: &Path) -> Option<NoteId> {

@@ -213,9 +213,7 @@ fn read_simple(src: &str) -> Option<Fields> {
             }
             let value = simple_scalar(item)?;
             if *key == Key::Aliases {
-                fields
-                    .aliases
-                    .extend(value.filter(|v| !v.trim().is_empty()).map(str::to_owned));
+                fields.add_alias(value.map(str::to_owned));
             }
             continue;
         }
@@ -234,25 +232,12 @@ fn read_simple(src: &str) -> Option<Fields> {
         }
         seen.push(name);
         any_key = true;
-        let key = match name {
-            "title" => Key::Title,
-            "videoId" => Key::VideoId,
-            "aliases" => Key::Aliases,
-            _ => Key::Other,
-        };
+        let key = Key::of(name);
         let value = simple_scalar(rest)?;
         // A key with nothing after it may own the list items that follow (not one written
         // `null`: items after that are an error the parser reports).
         list = rest.trim_matches(' ').is_empty().then_some((key, None));
-        let value = value.map(str::to_owned);
-        match key {
-            Key::Title => fields.title = value,
-            Key::VideoId => fields.video_id = value,
-            Key::Aliases => fields
-                .aliases
-                .extend(value.filter(|v| !v.trim().is_empty())),
-            Key::Other => {}
-        }
+        fields.set(key, value.map(str::to_owned));
     }
     // A block of blank and comment lines holds no mapping; the parser tells that case.
     any_key.then_some(fields)
@@ -281,6 +266,34 @@ fn simple_scalar(raw: &str) -> Option<Option<&str>> {
         return Some(None);
     }
     Some(Some(value))
+}
+
+impl Fields {
+    /// The value of a top-level `key` (null is `None`).
+    fn set(&mut self, key: Key, value: Option<String>) {
+        match key {
+            Key::Title => self.title = value,
+            Key::VideoId => self.video_id = value,
+            Key::Aliases => self.add_alias(value),
+            Key::Other => {}
+        }
+    }
+
+    /// One alias, from `aliases: x` or an item of its list; blank ones are not names.
+    fn add_alias(&mut self, value: Option<String>) {
+        self.aliases.extend(value.filter(|v| !v.trim().is_empty()));
+    }
+}
+
+impl Key {
+    fn of(name: &str) -> Key {
+        match name {
+            "title" => Key::Title,
+            "videoId" => Key::VideoId,
+            "aliases" => Key::Aliases,
+            _ => Key::Other,
+        }
+    }
 }
 
 /// The keys read, in the order of [`KEY_NAMES`].
@@ -323,12 +336,7 @@ fn read_yaml(src: &str) -> Result<Fields, YamlError> {
                     }
                     root_done = true;
                 } else if in_root_map && expect_key {
-                    key = match value.as_deref() {
-                        Some("title") => Key::Title,
-                        Some("videoId") => Key::VideoId,
-                        Some("aliases") => Key::Aliases,
-                        _ => Key::Other,
-                    };
+                    key = value.as_deref().map_or(Key::Other, Key::of);
                     match key {
                         Key::Other => {
                             if let Some(v) = value {
@@ -346,19 +354,10 @@ fn read_yaml(src: &str) -> Result<Fields, YamlError> {
                     }
                     expect_key = false;
                 } else if in_root_map {
-                    match key {
-                        Key::Title => fields.title = value,
-                        Key::VideoId => fields.video_id = value,
-                        Key::Aliases => fields
-                            .aliases
-                            .extend(value.filter(|v| !v.trim().is_empty())),
-                        Key::Other => {}
-                    }
+                    fields.set(key, value);
                     expect_key = true;
                 } else if depth == 2 && in_alias_list {
-                    fields
-                        .aliases
-                        .extend(value.filter(|v| !v.trim().is_empty()));
+                    fields.add_alias(value);
                 }
             }
             Event::Alias(_) => {
