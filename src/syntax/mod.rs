@@ -5,18 +5,39 @@
 //! ranges all lie inside the text and on `char` boundaries, plus the [`Problem`]s it saw.
 
 mod lines;
+mod names;
 mod parse;
 mod slug;
 mod timestamp;
 
 pub use lines::LineMap;
-pub use parse::{forget_shared_names, parse_count, parse_note, parse_note_slim};
+pub use names::forget_shared_names;
+pub use parse::{parse_count, parse_note, parse_note_slim};
 pub use slug::{loose_key, loose_key_into, slug};
 
 /// A link's target or heading as written. Cheap to clone, one pointer wide: the index shares one
 /// copy between all the links of a scan that spell a name alike (a vault links to a few thousand
 /// topics hundreds of times each), which is most of the index's memory otherwise.
 pub type Name = arcstr::ArcStr;
+
+/// Asks the processor to start loading the cache line at `ptr` into its caches, and goes on: a
+/// hint, with no effect on what the program computes (and none on other processors).
+///
+/// A hub's references and rename read a few lines of each of thousands of notes spread all over
+/// memory, one pointer leading to the next (note slot, note, its parse, its links and line map);
+/// a scan looks up each link's target among a hundred thousand names. Each waits on memory in
+/// turn; fetching a few ahead lets those waits overlap. The crate's one `unsafe` block.
+#[inline(always)]
+pub fn prefetch<T>(ptr: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address (null included), and writes nothing.
+    unsafe {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        _mm_prefetch::<_MM_HINT_T0>(ptr.cast::<i8>())
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}
 
 /// A half-open byte range `start..end` into a note's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]

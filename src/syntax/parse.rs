@@ -11,7 +11,7 @@ mod tests;
 use std::collections::HashMap;
 
 use super::LineMap;
-use super::{Heading, Link, Name, ParsedNote, TextRange};
+use super::{Heading, Link, ParsedNote, TextRange};
 
 /// Parses a note. Never fails and never panics; every range lies inside `text` on `char`
 /// boundaries.
@@ -26,46 +26,6 @@ pub fn parse_note_slim(text: &str) -> ParsedNote {
     let mut note = parse(text, true);
     note.slim();
     note
-}
-
-thread_local! {
-    /// The names (link targets and headings) this thread's slim parses made, so that links
-    /// spelled alike share one copy. Only index scans use it (a few threads); a full parse of an
-    /// open note makes its own names, so editors' many blocking threads keep no tables.
-    static NAMES: std::cell::RefCell<rustc_hash::FxHashSet<Name>> = Default::default();
-}
-
-/// Bounds [`NAMES`] (the table starts over when full; names already handed out stay valid).
-/// Large enough for every distinct target of a 100,000-note vault: a table that starts over
-/// mid-scan stops sharing, and a copy per link costs ~40 bytes more.
-const NAMES_LIMIT: usize = 1 << 20;
-
-/// Empties this thread's table of shared names: a scan calls it on each of its threads when
-/// done, so the table does not keep names that the index no longer uses.
-pub fn forget_shared_names() {
-    NAMES.with(|names| *names.borrow_mut() = Default::default());
-}
-
-/// `s` as a [`Name`]: from this thread's table when `shared`, else a fresh copy.
-pub(crate) fn name(s: &str, shared: bool) -> Name {
-    if s.is_empty() {
-        return Name::new();
-    }
-    if !shared {
-        return Name::from(s);
-    }
-    NAMES.with(|names| {
-        let mut names = names.borrow_mut();
-        if let Some(n) = names.get(s) {
-            return n.clone();
-        }
-        if names.len() >= NAMES_LIMIT {
-            names.clear();
-        }
-        let n = Name::from(s);
-        names.insert(n.clone());
-        n
-    })
 }
 
 /// How many notes this process has parsed: tests check that a change to one note parses that
@@ -93,7 +53,11 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
     let lines = LineMap::new(text);
     let line = lines.line_of(top.body_start as u32).0 as usize;
     parser.body(top.body_start, line);
+    let targets = std::mem::take(&mut parser.targets);
     let mut note = parser.finish();
+    if slim {
+        super::names::share_targets(text, &mut note.links, &targets);
+    }
     note.lines = lines;
     // Where a closed note's ranges may be asked for without its text: links (references, code
     // lens), headings (symbols), the title (declaration).
@@ -169,6 +133,9 @@ struct Parser<'a> {
     long_runs: HashMap<u32, u32>,
     /// Parsing for the index: what [`ParsedNote::slim`] drops is not made at all.
     slim: bool,
+    /// When `slim`, each link's target range, in order: the links get their shared names all
+    /// at once when the note is done ([`super::names::share_targets`]).
+    targets: Vec<(u32, u32)>,
 }
 
 impl<'a> Parser<'a> {
@@ -181,6 +148,7 @@ impl<'a> Parser<'a> {
             next_same: Vec::new(),
             long_runs: HashMap::new(),
             slim: false,
+            targets: Vec::new(),
         }
     }
 
@@ -283,7 +251,9 @@ impl<'a> Parser<'a> {
         }
         let links_before = self.note.links.len();
         self.inline(content, end);
-        let text = plain_heading_text(self.text, a, b, &self.note, links_before);
+        // A slim parse gives links their targets when the note is done: read them here.
+        let targets = self.targets.get(links_before..).unwrap_or_default();
+        let text = plain_heading_text(self.text, a, b, &self.note, links_before, targets);
         self.note.headings.push(Heading {
             level,
             text,
@@ -434,8 +404,14 @@ fn plain_heading_text(
     b: usize,
     note: &ParsedNote,
     links_before: usize,
+    targets: &[(u32, u32)],
 ) -> String {
     let links = &note.links[links_before..];
+    // The target of the `k`th of `links`: its own, or (slim parse) the text at its range.
+    let target = |k: usize| match targets.get(k) {
+        Some(&(a, b)) => &text[a as usize..b as usize],
+        None => links[k].target.as_str(),
+    };
     let raw = &text[a..b];
     if !raw.contains('[') {
         return raw.to_string();
@@ -444,18 +420,22 @@ fn plain_heading_text(
     let mut out = String::with_capacity(raw.len());
     let mut links = links
         .iter()
-        .filter(|l| l.closed() && l.range().start as usize >= a)
+        .enumerate()
+        .filter(|(_, l)| l.closed() && l.range().start as usize >= a)
         .peekable();
     let mut i = a;
     while i < b {
-        while links.peek().is_some_and(|l| (l.range().start as usize) < i) {
+        while links
+            .peek()
+            .is_some_and(|(_, l)| (l.range().start as usize) < i)
+        {
             links.next();
         }
-        if let Some(l) = links
+        if let Some(&(k, l)) = links
             .peek()
-            .filter(|l| l.range().start as usize == i && l.range().end as usize <= b)
+            .filter(|(_, l)| l.range().start as usize == i && l.range().end as usize <= b)
         {
-            out.push_str(link_text(text, note, l));
+            out.push_str(link_text(text, note, l, target(k)));
             i = l.range().end as usize;
             links.next();
             continue;
@@ -472,7 +452,7 @@ fn plain_heading_text(
         }
         let stop = links
             .peek()
-            .map_or(b, |l| (l.range().start as usize).min(b));
+            .map_or(b, |(_, l)| (l.range().start as usize).min(b));
         let chunk_end = bytes[i..stop]
             .iter()
             .position(|&c| c == b'[')
@@ -487,11 +467,11 @@ fn plain_heading_text(
 }
 
 /// Display, target or heading, whichever a reader sees.
-fn link_text<'t>(text: &'t str, note: &'t ParsedNote, l: &'t Link) -> &'t str {
+fn link_text<'t>(text: &'t str, note: &'t ParsedNote, l: &'t Link, target: &'t str) -> &'t str {
     let display = l.display_range().map(|r| &text[r.as_usize()]);
     match (display, note.link_heading(l)) {
         (Some(d), _) if !d.is_empty() => d,
-        _ if !l.target.is_empty() => &l.target,
+        _ if !target.is_empty() => target,
         (_, Some((h, _))) => h,
         _ => "",
     }

@@ -549,23 +549,7 @@ pub struct Vault {
     note_count: usize,
 }
 
-/// Asks the processor to start loading the cache line at `ptr` into its caches, and goes on: a
-/// hint, with no effect on what the program computes (and none on other processors).
-///
-/// A hub's references and rename read a few lines of each of thousands of notes spread all over
-/// memory, one pointer leading to the next (note slot, note, its parse, its links and line map).
-/// Each waits on memory in turn; fetching them a few notes ahead lets those waits overlap.
-#[inline(always)]
-pub fn prefetch<T>(ptr: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, whatever the address (null included), and writes nothing.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(ptr.cast::<i8>())
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = ptr;
-}
+pub use crate::syntax::prefetch;
 
 /// How many notes ahead [`Vault::for_each_note_ahead`] fetches each step of the chain.
 const AHEAD: usize = 8;

@@ -5,7 +5,7 @@
 //! jumps from one to the next.
 
 use crate::syntax::timestamp::{self, AnchorScan, LineMemo};
-use crate::syntax::{Link, LinkHeading, MAX_LINK_CONTENT, Problem, ProblemKind, TextRange};
+use crate::syntax::{Link, LinkHeading, MAX_LINK_CONTENT, Name, Problem, ProblemKind, TextRange};
 
 use super::{Parser, trim};
 
@@ -197,8 +197,12 @@ impl Parser<'_> {
         let heading = hash.map(|h| trim(self.text, h + 1, target_end));
         let display = pipe.map(|p| trim(self.text, p + 1, content_end));
         let slim = self.slim;
-        let piece =
-            |(a, b): (usize, usize)| (super::name(&self.text[a..b], slim), TextRange::new(a, b));
+        let piece = |(a, b): (usize, usize)| {
+            (
+                super::super::names::name(&self.text[a..b], slim),
+                TextRange::new(a, b),
+            )
+        };
         let (heading, heading_range) = heading.map(piece).unzip();
         let display_range = display.map(|(a, b)| TextRange::new(a, b));
         let empty = ta == tb && heading.as_deref().is_none_or(str::is_empty);
@@ -218,6 +222,16 @@ impl Parser<'_> {
                 message: "empty link".to_string(),
             });
         }
+        // The index's names are shared between notes, looked up when the note is done.
+        let target = if slim {
+            self.targets.push((ta as u32, tb as u32));
+            (Name::new(), TextRange::new(ta, ta))
+        } else {
+            (
+                super::super::names::name(&self.text[ta..tb], false),
+                TextRange::new(ta, tb),
+            )
+        };
         if let Some(name) = heading {
             self.note.link_headings.push(LinkHeading {
                 link_start: range.start,
@@ -228,10 +242,7 @@ impl Parser<'_> {
             range,
             embed,
             closed,
-            (
-                super::name(&self.text[ta..tb], slim),
-                TextRange::new(ta, tb),
-            ),
+            target,
             heading_range,
             display_range,
         ));
