@@ -120,6 +120,27 @@ pub fn is_note_path(path: &Path) -> bool {
 
 /// Whether a path lies in a hidden folder (or is a hidden file) below `root`.
 pub fn is_hidden_below(root: &Path, path: &Path) -> bool {
+    // On bytes when `path` is `root`, a separator, then names joined by single separators (as
+    // the walk makes them): every note of the vault is asked about. Anything else (`.` or `..`
+    // components, doubled separators) goes through the components.
+    let (r, p) = (
+        root.as_os_str().as_encoded_bytes(),
+        path.as_os_str().as_encoded_bytes(),
+    );
+    let sep = |b: &u8| std::path::is_separator(*b as char);
+    if let Some(rel) = p.strip_prefix(r)
+        && !r.last().is_some_and(sep)
+        && let Some((first, rel)) = rel.split_first()
+        && sep(first)
+        && rel.first().is_some_and(|&b| b != b'.')
+        && !rel
+            .windows(2)
+            .any(|w| sep(&w[0]) && (sep(&w[1]) || w[1] == b'.'))
+        && !rel.last().is_some_and(sep)
+    {
+        // No name starts with `.`.
+        return false;
+    }
     path.strip_prefix(root).is_ok_and(|rel| {
         rel.components()
             .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))

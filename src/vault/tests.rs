@@ -763,3 +763,47 @@ fn a_note_stays_small() {
         std::mem::size_of::<Note>()
     );
 }
+
+#[test]
+fn hidden_below_on_bytes_agrees_with_components() {
+    let by_components = |root: &Path, path: &Path| {
+        path.strip_prefix(root).is_ok_and(|rel| {
+            rel.components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+        })
+    };
+    let roots = ["/v", "/v/", "/", "/home/u/.notes/vault", "v", "/v/sub"];
+    let rels = [
+        "a.md",
+        ".a.md",
+        "sub/a.md",
+        "sub/.hidden/a.md",
+        ".hidden/a.md",
+        "a.b/c.md",
+        "sub/a.md/",
+        "sub//a.md",
+        "./a.md",
+        "sub/./a.md",
+        "sub/../a.md",
+        "..",
+        "",
+        "été/Жук 🎬.md",
+        "x/.y",
+    ];
+    for root in roots {
+        for rel in rels {
+            for path in [
+                format!("{root}/{rel}"),
+                format!("{root}{rel}"),
+                rel.to_string(),
+            ] {
+                let (root, path) = (Path::new(root), Path::new(&path));
+                assert_eq!(
+                    is_hidden_below(root, path),
+                    by_components(root, path),
+                    "{root:?} {path:?}"
+                );
+            }
+        }
+    }
+}
