@@ -1109,6 +1109,7 @@ impl Vault {
         vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
         vault.missing = links
             .par_iter()
+            .with_min_len(1024)
             .filter(|(k, _)| !vault.has_loose_key(k))
             .map(|(k, _)| (k.clone(), ()))
             .collect::<Vec<_>>()
@@ -1382,11 +1383,13 @@ type Place = (u32, u32, usize);
 /// worker reads its notes' links in order and sorts those of the batch into shards by their
 /// key's hash; then each shard is grouped on its own, in note order, so every key's sources
 /// come out sorted. A key is computed once per distinct spelling in a shard, not once per link.
-fn group_links(notes: &[Note]) -> HashMap<Name, KeyLinks> {
+///
+/// Every key falls in one shard, so the shards' groups are simply put one after the other.
+fn group_links(notes: &[Note]) -> Vec<(Name, KeyLinks)> {
     use rayon::prelude::*;
     const PER_BATCH: usize = LINK_SHARDS / SHARD_BATCHES;
     type Places = Vec<Vec<Place>>;
-    let mut all = HashMap::default();
+    let mut all = Vec::new();
     for batch in 0..SHARD_BATCHES {
         let pieces: Vec<Places> = notes
             .par_iter()
