@@ -1,28 +1,28 @@
-//! Indexes a folder the way the server does and prints the time of each phase (a profiling aid:
+//! Indexes a folder the way the server does and prints the time it took (a profiling aid:
 //! `cargo run --release --example index_profile -- DIR`, or under `valgrind --tool=callgrind`).
+//! With `WIKILSP_LOG=wikilsp=debug` it also prints the phases of the build.
 use std::time::Instant;
 use wikilsp::config::Config;
-use wikilsp::vault::{Detail, Vault, scan_folders};
+use wikilsp::vault::Vault;
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("WIKILSP_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
     let root = std::path::PathBuf::from(std::env::args().nth(1).expect("a folder"));
     let root = root.canonicalize().unwrap();
     let t = Instant::now();
-    let (notes, errors) = scan_folders(
-        std::slice::from_ref(&root),
-        &Config::default(),
-        Detail::Index,
-        &|_, _| {},
-    );
-    let scanned = t.elapsed();
-    let vault = Vault::from_scan(vec![root], notes);
-    let built = t.elapsed() - scanned;
+    let first = std::sync::OnceLock::new();
+    let (vault, errors) = Vault::index_folders(vec![root], &Config::default(), &|_, _| {
+        first.get_or_init(|| t.elapsed());
+    });
     println!(
-        "{} notes, {} errors: scan {:?}, build {:?}",
+        "{} notes, {} errors: first note read after {:?}, indexed in {:?}",
         vault.len(),
         errors.len(),
-        scanned,
-        built
+        first.get().copied().unwrap_or_default(),
+        t.elapsed(),
     );
     // The peak memory of the process (Linux).
     if let Ok(status) = std::fs::read_to_string("/proc/self/status")
