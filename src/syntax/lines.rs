@@ -20,6 +20,21 @@ pub struct LineMap {
     columns: u32,
 }
 
+thread_local! {
+    /// The growing parts of a map being made, kept between notes: a map is packed into one
+    /// allocation of its exact size at the end, and a vault makes one per note.
+    static SCRATCH: std::cell::RefCell<Scratch> = Default::default();
+}
+
+#[derive(Default)]
+struct Scratch {
+    starts: Vec<u32>,
+    non_ascii: Vec<u32>,
+    columns: Vec<(u32, u32)>,
+    chart: Vec<(u32, u32)>,
+    charted: Vec<u32>,
+}
+
 impl Default for LineMap {
     fn default() -> LineMap {
         LineMap::new("")
@@ -28,29 +43,35 @@ impl Default for LineMap {
 
 impl LineMap {
     pub fn new(text: &str) -> LineMap {
-        let bytes = text.as_bytes();
-        let mut starts = vec![0u32];
-        let mut non_ascii: Vec<u32> = Vec::new();
-        // Line by line with a fast search for the breaks and a fast ASCII test of each line:
-        // every note of the vault goes through here.
-        let mut start = 0;
-        while let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
-            let at = start + i;
-            if !bytes[start..at].is_ascii() {
-                set_bit(&mut non_ascii, starts.len() - 1);
+        SCRATCH.with_borrow_mut(|scratch| {
+            let Scratch {
+                starts, non_ascii, ..
+            } = scratch;
+            starts.clear();
+            non_ascii.clear();
+            starts.push(0);
+            let bytes = text.as_bytes();
+            // Line by line with a fast search for the breaks and a fast ASCII test of each
+            // line: every note of the vault goes through here.
+            let mut start = 0;
+            while let Some(i) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
+                let at = start + i;
+                if !bytes[start..at].is_ascii() {
+                    set_bit(non_ascii, starts.len() - 1);
+                }
+                let next = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+                    at + 2
+                } else {
+                    at + 1
+                };
+                starts.push(next as u32);
+                start = next;
             }
-            let next = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
-                at + 2
-            } else {
-                at + 1
-            };
-            starts.push(next as u32);
-            start = next;
-        }
-        if !bytes[start..].is_ascii() {
-            set_bit(&mut non_ascii, starts.len() - 1);
-        }
-        LineMap::pack(bytes.len() as u32, &starts, &non_ascii, &[], &[])
+            if !bytes[start..].is_ascii() {
+                set_bit(non_ascii, starts.len() - 1);
+            }
+            LineMap::pack(bytes.len() as u32, starts, non_ascii, &[], &[])
+        })
     }
 
     /// The map of these parts; `non_ascii` and `charted` may be shorter than their words.
@@ -149,12 +170,41 @@ impl LineMap {
             offsets.sort_unstable();
         }
         offsets.dedup();
-        let bytes = text.as_bytes();
-        let end = bytes.len().min(self.len as usize) as u32;
+        let end = text.len().min(self.len as usize) as u32;
         offsets.retain(|&o| o <= end);
-        let mut columns = Vec::new();
-        let mut chart = Vec::new();
-        let mut charted: Vec<u32> = Vec::new();
+        SCRATCH.with_borrow_mut(|scratch| {
+            let Scratch {
+                columns,
+                chart,
+                charted,
+                ..
+            } = scratch;
+            columns.clear();
+            chart.clear();
+            charted.clear();
+            self.chart_offsets(text, &offsets, end, columns, chart, charted);
+            if charted.is_empty() && columns.is_empty() && self.columns == 0 {
+                // Nothing to remember, and nothing remembered before: the map stays as it is.
+                return;
+            }
+            let words = self.words as usize;
+            let lines = self.lines as usize;
+            let non_ascii = &self.data[lines..lines + words];
+            *self = LineMap::pack(self.len, self.starts(), non_ascii, charted, columns);
+        });
+    }
+
+    /// The columns (and charted lines) that place `offsets`, sorted, each at most `end`.
+    fn chart_offsets(
+        &self,
+        text: &str,
+        offsets: &[u32],
+        end: u32,
+        columns: &mut Vec<(u32, u32)>,
+        chart: &mut Vec<(u32, u32)>,
+        charted: &mut Vec<u32>,
+    ) {
+        let bytes = text.as_bytes();
         let mut i = 0;
         while i < offsets.len() {
             let (line, start) = self.line_of(offsets[i]);
@@ -174,10 +224,10 @@ impl LineMap {
                 &bytes[start as usize..line_end as usize],
                 start,
                 on_line.len(),
-                &mut chart,
+                chart,
             ) {
-                columns.append(&mut chart);
-                set_bit(&mut charted, line as usize);
+                columns.append(chart);
+                set_bit(charted, line as usize);
                 continue;
             }
             chart.clear();
@@ -192,14 +242,6 @@ impl LineMap {
                 columns.push((offset, column));
             }
         }
-        if charted.is_empty() && columns.is_empty() && self.columns == 0 {
-            // Nothing to remember, and nothing remembered before: the map stays as it is.
-            return;
-        }
-        let words = self.words as usize;
-        let lines = self.lines as usize;
-        let non_ascii = &self.data[lines..lines + words];
-        *self = LineMap::pack(self.len, self.starts(), non_ascii, &charted, &columns);
     }
 
     fn is_charted(&self, line: u32) -> bool {

@@ -42,6 +42,10 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
     let text = clamp_to_u32(text);
     let mut parser = Parser::new(text);
     parser.slim = slim;
+    let mut growing = GROWING.take();
+    parser.note.links = std::mem::take(&mut growing.links);
+    parser.note.headings = std::mem::take(&mut growing.headings);
+    parser.targets = std::mem::take(&mut growing.targets);
     let start = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
     } else {
@@ -53,10 +57,26 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
     let lines = LineMap::new(text);
     let line = lines.line_of(top.body_start as u32).0 as usize;
     parser.body(top.body_start, line);
-    let targets = std::mem::take(&mut parser.targets);
+    let mut targets = std::mem::take(&mut parser.targets);
     let mut note = parser.finish();
     if slim {
         super::names::share_targets(text, &mut note.links, &targets);
+    }
+    // The lists grew in the thread's own vectors: the note gets copies of their exact size
+    // (one allocation each, rather than one per doubling and another to shrink).
+    let (mut links, mut headings) = (
+        std::mem::take(&mut note.links),
+        std::mem::take(&mut note.headings),
+    );
+    note.links = moved_out(&mut links);
+    note.headings = moved_out(&mut headings);
+    targets.clear();
+    if links.capacity() <= GROWING_KEPT && headings.capacity() <= GROWING_KEPT {
+        GROWING.set(Growing {
+            links,
+            headings,
+            targets,
+        });
     }
     note.lines = lines;
     // Where a closed note's ranges may be asked for without its text: links (references, code
@@ -88,6 +108,29 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
     note.lines.remember_utf16_columns(text, ends);
     note
 }
+
+thread_local! {
+    /// The lists a parse grows, kept empty between the notes a thread parses (see [`parse`]).
+    static GROWING: std::cell::Cell<Growing> = Default::default();
+}
+
+#[derive(Default)]
+struct Growing {
+    links: Vec<Link>,
+    headings: Vec<Heading>,
+    targets: Vec<(u32, u32)>,
+}
+
+/// The elements of `v` in a vector of their exact size; `v` is left empty with its capacity.
+fn moved_out<T>(v: &mut Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(v.len());
+    out.append(v);
+    out
+}
+
+/// A thread keeps the lists of its last parse up to this many entries (a note of a hundred
+/// thousand links would otherwise hold megabytes for good).
+const GROWING_KEPT: usize = 1 << 14;
 
 /// Offsets are `u32`: of a text beyond 4 GiB only the first 4 GiB is read.
 fn clamp_to_u32(text: &str) -> &str {
