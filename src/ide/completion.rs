@@ -315,7 +315,7 @@ fn note_items(
         })
         .collect();
     let missing_found = found.len();
-    let missing: Vec<(u32, u32, &str)> =
+    let mut missing: Vec<(u32, u32, &str)> =
         shortlist(found, greedy, |i| targets.text(&target_entries[i]), score)
             .into_iter()
             .map(|(s, count, i)| (s, count, targets.text(&target_entries[i])))
@@ -329,12 +329,30 @@ fn note_items(
     ranked.sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
     let cut_score = ranked.get(ctx.limit.saturating_sub(1)).map_or(0, |r| r.0);
     ranked.retain(|r| r.0 >= cut_score);
-    // A two-letter query at 100,000 notes leaves thousands tied at the cut: on all cores.
-    ranked.par_iter_mut().with_min_len(256).for_each(|r| {
-        if let Some(n) = vault.note(r.2) {
-            r.1 = vault.link_count(n);
-        }
-    });
+    // A two-letter query at 100,000 notes leaves thousands tied at the cut: their link counts
+    // are kept by the vault, one read each.
+    ranked
+        .iter_mut()
+        .for_each(|r| r.1 = vault.link_count_of(r.2));
+    // Only the candidates that score, link count and kind can still place among the best
+    // `limit` need their titles read (the last tie-breakers): any other has `limit` better.
+    let coarse = |score: u32, links: u32, note_first: u8| {
+        (
+            std::cmp::Reverse(score),
+            std::cmp::Reverse(links),
+            note_first,
+        )
+    };
+    let mut keys: Vec<_> = ranked
+        .iter()
+        .map(|r| coarse(r.0, r.1, 0))
+        .chain(missing.iter().map(|m| coarse(m.0, m.1, 1)))
+        .collect();
+    if ctx.limit > 0 && keys.len() > ctx.limit {
+        let cut = *keys.select_nth_unstable(ctx.limit - 1).1;
+        ranked.retain(|r| coarse(r.0, r.1, 0) <= cut);
+        missing.retain(|m| coarse(m.0, m.1, 1) <= cut);
+    }
 
     // Rank light candidates; build items only for those returned.
     enum Which<'a> {

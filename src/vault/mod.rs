@@ -547,6 +547,10 @@ pub struct Vault {
     /// Counts every change, so a reader can tell whether its results are stale.
     generation: u64,
     note_count: usize,
+    /// Each note's [`Vault::link_count`], kept exact by every change: completion breaks ties
+    /// between thousands of candidates by it (a two-letter query at 100,000 notes leaves
+    /// 6,000 tied at the cut), and reading a number beats looking up each one's keys.
+    link_counts: SharedVec<u32>,
 }
 
 pub use crate::syntax::prefetch;
@@ -864,12 +868,49 @@ impl Vault {
     }
 
     /// How many links in the vault use one of the note's names (a ranking signal, not an exact
-    /// backlink count: a link may use the name and still resolve elsewhere).
+    /// backlink count: a link may use the name and still resolve elsewhere); 0 for a note
+    /// outside every workspace folder.
     pub fn link_count(&self, note: &Note) -> u32 {
+        if note.root().is_none() {
+            // Outside every workspace folder: no link leads to it.
+            return 0;
+        }
         note.loose_keys()
             .filter_map(|k| self.links_by_key.get(k))
             .map(|k| k.total())
             .sum()
+    }
+
+    /// [`Vault::link_count`] of note `id`, as kept (0 for a note that is gone).
+    pub fn link_count_of(&self, id: NoteId) -> u32 {
+        self.link_counts.get(id.0 as usize).copied().unwrap_or(0)
+    }
+
+    /// Counts the links of note `id` afresh (its names, or the note, changed).
+    fn recount_links(&mut self, id: NoteId) {
+        let count = self.note(id).map_or(0, |n| self.link_count(n));
+        let i = id.0 as usize;
+        while self.link_counts.len() <= i {
+            self.link_counts.push_back(0);
+        }
+        self.link_counts.set(i, count);
+    }
+
+    /// The links of loose key `key` went from `before` to `after`: so did the counts of the
+    /// notes that answer to it, but `except` (the note being changed, counted afresh after).
+    fn shift_link_counts(&mut self, key: &str, before: u32, after: u32, except: NoteId) {
+        if before == after {
+            return;
+        }
+        for &m in self.lookup(4, key).iter() {
+            let i = m.0 as usize;
+            if m != except
+                && let Some(&count) = self.link_counts.get(i)
+            {
+                self.link_counts
+                    .set(i, (count + after).saturating_sub(before));
+            }
+        }
     }
 
     /// Every link in the vault that resolves to note `target`, as (linking note, index in its
@@ -1116,6 +1157,16 @@ impl Vault {
             .into_iter()
             .collect();
         vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        let counts: Vec<u32> = (0..vault.notes.len())
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|i| {
+                vault
+                    .note(NoteId(i as u32))
+                    .map_or(0, |n| vault.link_count(n))
+            })
+            .collect();
+        vault.link_counts = counts.into_iter().collect();
         vault.by_path = by_path;
         vault.note_count = vault.notes.len();
         vault.generation = 1;
@@ -1146,6 +1197,7 @@ impl Vault {
         self.index(id, &note, true);
         add_id(&mut self.by_path, path_hash(&note.path), id);
         self.notes.push_back(Some(Arc::new(note)));
+        self.recount_links(id);
         self.note_count += 1;
         id
     }
@@ -1185,6 +1237,9 @@ impl Vault {
             self.index(id, &new, !same_names);
         }
         self.notes.set(id.0 as usize, Some(Arc::new(new)));
+        if !same_links {
+            self.recount_links(id);
+        }
     }
 
     /// Removes the note at `path`, if any.
@@ -1195,6 +1250,7 @@ impl Vault {
             self.unindex(id, &old, true);
         }
         self.notes.set(id.0 as usize, None);
+        self.recount_links(id);
         self.note_count -= 1;
         self.generation += 1;
         Some(id)
@@ -1224,10 +1280,13 @@ impl Vault {
             if !self.links_by_key.contains_key(&key) && !self.has_loose_key(&key) {
                 self.missing.insert(key.clone(), ());
             }
-            let entry = self.links_by_key.get_or_default(key);
+            let entry = self.links_by_key.get_or_default(key.clone());
             let links = Arc::make_mut(entry);
+            let before = links.total();
             add_source(&mut links.sources, id);
             add_spelling(&mut links.spellings, target, count);
+            let after = links.total();
+            self.shift_link_counts(&key, before, after, id);
         }
     }
 
@@ -1250,6 +1309,7 @@ impl Vault {
                 continue;
             };
             let links = Arc::make_mut(entry);
+            let before = links.total();
             links.sources.retain(|&s| s != id);
             if let Some(pos) = links.spellings.iter().position(|s| *s.0 == *target) {
                 links.spellings[pos].1 = links.spellings[pos].1.saturating_sub(count);
@@ -1257,10 +1317,14 @@ impl Vault {
                     links.spellings.remove(pos);
                 }
             }
-            if links.sources.is_empty() {
+            let after = if links.sources.is_empty() {
                 self.links_by_key.remove(&key);
                 self.missing.remove(&key);
-            }
+                0
+            } else {
+                links.total()
+            };
+            self.shift_link_counts(&key, before, after, id);
         }
     }
 

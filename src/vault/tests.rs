@@ -807,3 +807,57 @@ fn hidden_below_on_bytes_agrees_with_components() {
         }
     }
 }
+
+/// Every note's kept link count is the one computed from the links (and the gone notes' 0).
+fn assert_link_counts_kept(v: &Vault) {
+    for (id, note) in v.notes() {
+        assert_eq!(
+            v.link_count_of(id),
+            v.link_count(note),
+            "{}",
+            note.path().display()
+        );
+    }
+}
+
+#[test]
+fn kept_link_counts_follow_every_change() {
+    let mut v = vault(&[
+        ("hub.md", "# Hub\n[[leaf]] [[Leaf]] [[other]]\n"),
+        (
+            "leaf.md",
+            "---\naliases: [Green leaf]\n---\n[[hub]] [[hub]]\n",
+        ),
+        ("other.md", "[[hub]] [[green_leaf]] [[nowhere]]\n"),
+    ]);
+    assert_link_counts_kept(&v);
+    let hub = v.note_by_path(&root().join("hub.md")).unwrap();
+    assert_eq!(v.link_count_of(hub), 3);
+    let leaf = v.note_by_path(&root().join("leaf.md")).unwrap();
+    assert_eq!(v.link_count_of(leaf), 3, "by its stem and its alias");
+    // More links, fewer links, a link to the note itself.
+    v.update(
+        &root().join("other.md"),
+        parse_note("[[hub]] [[hub]] [[leaf]] [[other]]\n"),
+        None,
+    );
+    assert_link_counts_kept(&v);
+    assert_eq!(v.link_count_of(leaf), 3);
+    // The alias goes: links by it no longer count.
+    v.update(&root().join("leaf.md"), parse_note("[[hub]]\n"), None);
+    assert_link_counts_kept(&v);
+    // A new note that a link waited for, a note outside the folder, a note removed.
+    v.update(&root().join("nowhere.md"), parse_note("[[hub]]\n"), None);
+    v.update(
+        Path::new("/elsewhere/hub.md"),
+        parse_note("[[leaf]]\n"),
+        None,
+    );
+    assert_link_counts_kept(&v);
+    assert!(v.link_count_of(v.note_by_path(&root().join("nowhere.md")).unwrap()) == 0);
+    v.remove(&root().join("other.md"));
+    assert_link_counts_kept(&v);
+    v.remove(&root().join("hub.md"));
+    assert_link_counts_kept(&v);
+    assert_eq!(v.link_count_of(hub), 0);
+}
