@@ -196,9 +196,7 @@ fn read_simple(src: &str) -> Option<Fields> {
     let mut list: Option<(Key, Option<usize>)> = None;
     let mut any_key = false;
     for line in src.split('\n') {
-        if line.contains(['\r', '\t', '\u{2028}', '\u{2029}', '\u{feff}'])
-            || line.chars().any(char::is_control)
-        {
+        if !plain_line(line) {
             return None;
         }
         let body = line.trim_start_matches(' ');
@@ -243,23 +241,42 @@ fn read_simple(src: &str) -> Option<Fields> {
     any_key.then_some(fields)
 }
 
+/// Whether a frontmatter line holds nothing the plain reader leaves to the parser: line breaks
+/// other than `\n`, tabs, byte-order marks, control characters.
+fn plain_line(line: &str) -> bool {
+    if line.is_ascii() {
+        // Of ASCII, the controls (tab and carriage return among them) are the ones to refuse.
+        return !line.bytes().any(|b| b < 0x20 || b == 0x7f);
+    }
+    !(line.contains(['\r', '\t', '\u{2028}', '\u{2029}', '\u{feff}'])
+        || line.chars().any(char::is_control))
+}
+
 /// The text of a value written after `key:` or `- ` when it is a plain one-line scalar with
 /// nothing YAML would read otherwise: `Some(None)` for null (nothing, `~`, `null`), `None` when
 /// the parser must decide.
 fn simple_scalar(raw: &str) -> Option<Option<&str>> {
     let value = raw.trim_matches(' ');
-    // A comment after the value, or nothing but a comment.
-    if value.starts_with('#') || value.contains(" #") {
-        return None;
-    }
-    let Some(first) = value.chars().next() else {
+    let bytes = value.as_bytes();
+    let Some(&first) = bytes.first() else {
         return Some(None);
     };
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first)
-        || value.contains(": ")
-        || value.ends_with(':')
-        || value.contains(['[', ']', '{', '}'])
-    {
+    // An indicator first (a comment, a sequence, a quote, an anchor...), then in one pass: a
+    // comment after the value (` #`), a mapping (`: `, or `:` last) or a flow collection.
+    if b"-?:,[]{}#&*!|>'\"%@`".contains(&first) {
+        return None;
+    }
+    let mut prev = first;
+    for &b in &bytes[1..] {
+        match b {
+            b'[' | b']' | b'{' | b'}' => return None,
+            b'#' if prev == b' ' => return None,
+            b' ' if prev == b':' => return None,
+            _ => {}
+        }
+        prev = b;
+    }
+    if prev == b':' {
         return None;
     }
     if matches!(value, "~" | "null" | "Null" | "NULL") {
