@@ -2,13 +2,14 @@
 //! It must not panic, and every range it hands out must lie inside the text, on `char`
 //! boundaries, with its start at or before its end. The ranges must also place the same in
 //! line and column whether the note is open (the line index over its text) or closed (the
-//! line map kept in the index without the text).
+//! line map kept in the index without the text). The index's slim parse must be the full parse
+//! slimmed.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use wikilsp::lsp::convert::{Encoding, LineIndex};
-use wikilsp::syntax::{ParsedNote, TextRange, TimestampKind, parse_note};
+use wikilsp::syntax::{ParsedNote, TextRange, TimestampKind, parse_note, parse_note_slim};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
@@ -22,6 +23,10 @@ fuzz_target!(|data: &[u8]| {
 
 fn check(text: &str) {
     let note = parse_note(text);
+    // The index's parse is the full one slimmed (its names are shared, looked up at the end).
+    let mut slimmed = note.clone();
+    slimmed.slim();
+    assert_eq!(parse_note_slim(text), slimmed, "slim parse differs");
     let lines = LineIndex::new(text);
     let mut ranges: Vec<(&str, TextRange)> = Vec::new();
     collect(&note, &mut ranges);
