@@ -35,6 +35,23 @@ struct Scratch {
     charted: Vec<u32>,
 }
 
+/// A thread keeps its scratch up to this many entries a part (a note of a million lines would
+/// otherwise leave megabytes on the thread that read it).
+const SCRATCH_KEPT: usize = 1 << 14;
+
+impl Scratch {
+    fn let_go_if_big(&mut self) {
+        if self.starts.capacity() > SCRATCH_KEPT
+            || self.non_ascii.capacity() > SCRATCH_KEPT
+            || self.columns.capacity() > SCRATCH_KEPT
+            || self.chart.capacity() > SCRATCH_KEPT
+            || self.charted.capacity() > SCRATCH_KEPT
+        {
+            *self = Scratch::default();
+        }
+    }
+}
+
 impl Default for LineMap {
     fn default() -> LineMap {
         LineMap::new("")
@@ -70,7 +87,9 @@ impl LineMap {
             if !bytes[start..].is_ascii() {
                 set_bit(non_ascii, starts.len() - 1);
             }
-            LineMap::pack(bytes.len() as u32, starts, non_ascii, &[], &[])
+            let map = LineMap::pack(bytes.len() as u32, starts, non_ascii, &[], &[]);
+            scratch.let_go_if_big();
+            map
         })
     }
 
@@ -191,6 +210,7 @@ impl LineMap {
             let lines = self.lines as usize;
             let non_ascii = &self.data[lines..lines + words];
             *self = LineMap::pack(self.len, self.starts(), non_ascii, charted, columns);
+            scratch.let_go_if_big();
         });
     }
 

@@ -128,9 +128,10 @@ fn moved_out<T>(v: &mut Vec<T>) -> Vec<T> {
     out
 }
 
-/// A thread keeps the lists of its last parse up to this many entries (a note of a hundred
-/// thousand links would otherwise hold megabytes for good).
-const GROWING_KEPT: usize = 1 << 14;
+/// A thread keeps the lists of its last parse up to this many entries: editors parse open
+/// notes on many short-lived threads, and a note of a hundred thousand links would otherwise
+/// leave megabytes on one of them.
+const GROWING_KEPT: usize = 4096;
 
 /// Offsets are `u32`: of a text beyond 4 GiB only the first 4 GiB is read.
 fn clamp_to_u32(text: &str) -> &str {
