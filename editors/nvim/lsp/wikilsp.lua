@@ -7,8 +7,8 @@
 -- Both are read when the config is first resolved (the first markdown buffer), so set them
 -- before that. `vim.lsp.config('wikilsp', { cmd = { ... } })` works too and wins over both.
 --
--- Root: the nearest folder above the note holding `.wikilsp.toml` or `.git`; when there is
--- none, the note's own folder (root_markers alone would start the server with no workspace
+-- Root: the nearest folder above the note holding `.wikilsp.toml`, `.obsidian` or `.git`; when
+-- there is none, the note's own folder (root_markers alone would start the server with no workspace
 -- folder in 0.11, and it would index nothing). The rules live in lua/wikilsp/init.lua, shared
 -- with the 0.10 `require('wikilsp').setup{}` form.
 

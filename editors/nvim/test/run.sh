@@ -75,13 +75,15 @@ export WIKILSP_SERVER="$server"
 
 status=0
 for form in ${WIKILSP_TEST_FORMS:-enable setup}; do
-  rm -rf "$work/vault" "$work/loose"
+  rm -rf "$work/vault" "$work/loose" "$work/obsidian"
   export XDG_STATE_HOME="$work/home/state-$form"
   cp -R "$here/vault" "$work/vault"
   cp -R "$here/loose" "$work/loose"
+  cp -R "$here/obsidian" "$work/obsidian"
   say "== form: $form ($nvim_bin, server $server)"
   rc=0
-  WIKILSP_TEST_VAULT="$work/vault" WIKILSP_TEST_LOOSE="$work/loose" WIKILSP_TEST_FORM="$form" \
+  WIKILSP_TEST_VAULT="$work/vault" WIKILSP_TEST_LOOSE="$work/loose" \
+    WIKILSP_TEST_OBSIDIAN="$work/obsidian" WIKILSP_TEST_FORM="$form" \
     timeout -k 5 90 "$nvim_bin" --headless -u NONE -i NONE -n -l "$here/suite.lua" </dev/null || rc=$?
   if [[ $rc -ne 0 ]]; then
     status=1

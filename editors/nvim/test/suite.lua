@@ -6,6 +6,7 @@
 --   WIKILSP_SERVER      the server binary (read by lsp/wikilsp.lua and lua/wikilsp)
 --   WIKILSP_TEST_VAULT  a scratch copy of test/vault (absolute, symlinks resolved)
 --   WIKILSP_TEST_LOOSE  a scratch folder with no root marker above it
+--   WIKILSP_TEST_OBSIDIAN  an Obsidian vault (`.obsidian/` at its top, no other marker)
 --   WIKILSP_TEST_FORM   'enable' (0.11: vim.lsp.enable) or 'setup' (0.10: require('wikilsp').setup)
 --
 -- Prints `PASS name`, `FAIL name: why` or `SKIP name: why` per check and ends with
@@ -49,6 +50,7 @@ end
 
 local VAULT = env('WIKILSP_TEST_VAULT')
 local LOOSE = env('WIKILSP_TEST_LOOSE')
+local OBSIDIAN = env('WIKILSP_TEST_OBSIDIAN')
 local SERVER = env('WIKILSP_SERVER')
 local FORM = os.getenv('WIKILSP_TEST_FORM') or 'enable'
 local NVIM_DIR = vim.fs.dirname(vim.fs.dirname(vim.fs.normalize(debug.getinfo(1, 'S').source:sub(2))))
@@ -588,6 +590,18 @@ check('watch-create-modify-delete', function(S)
   ensure(wait(3000, function()
     return #diagnostics(S.buf, 'broken-link', row) == 2
   end), 'deleted on disk: expected 2 broken-link again within 3 s, got %s', describe(diagnostics(S.buf, nil, row)))
+end)
+
+check('root-obsidian', function(S)
+  local buf, client = open(OBSIDIAN .. '/topics/deep_note.md', 5000)
+  ensure(realpath(client.root_dir or '') == realpath(OBSIDIAN), 'root_dir for a note of an Obsidian vault is %s, expected the folder holding .obsidian %s', tostring(client.root_dir), OBSIDIAN)
+  ensure(wait(5000, function()
+    return S.progress_end[client.id] ~= nil
+  end), 'no indexing end for the Obsidian vault within 5 s')
+  local row, col = locate(buf, '[[top_note')
+  local params = position_params(buf, row, col + 3, client.offset_encoding)
+  local loc = first_location(request(client, 'textDocument/definition', params, buf))
+  ensure(loc and same_file(loc.uri, OBSIDIAN .. '/top_note.md'), 'definition from a subfolder of the Obsidian vault went to %s', loc and loc.uri)
 end)
 
 check('root-fallback', function(S)

@@ -7,13 +7,14 @@
 --     filetypes = { 'markdown' },
 --   }
 --
--- Root: the nearest folder above the note holding `.wikilsp.toml` or `.git`, else the note's
--- own folder (the same rule as lsp/wikilsp.lua).
+-- Root: the nearest folder above the note holding `.wikilsp.toml`, `.obsidian` or `.git`, else
+-- the note's own folder (the same rule as lsp/wikilsp.lua).
 
 local M = {}
 
 M.name = 'wikilsp'
-M.root_markers = { '.wikilsp.toml', '.git' }
+-- `.obsidian`: an Obsidian vault's top folder holds it, often with no `.git` at all.
+M.root_markers = { '.wikilsp.toml', '.obsidian', '.git' }
 
 ---@type table
 M.options = {}
