@@ -13,7 +13,7 @@ use std::hash::BuildHasher;
 
 use rustc_hash::FxBuildHasher;
 
-use super::{Link, Name};
+use super::{Link, Name, key_hash, link_key_into};
 
 thread_local! {
     /// The names (link targets and headings) this thread's slim parses made, so that links
@@ -46,13 +46,15 @@ pub(crate) fn name(s: &str, shared: bool) -> Name {
     }
     NAMES.with_borrow_mut(|names| {
         names.make_room(1);
-        names.get_or_insert(s, hash(s))
+        names.get_or_insert(s, hash(s)).0
     })
 }
 
 /// Gives each link its target, the text at `targets` (one range per link, in order), from this
 /// thread's table. The links were made with empty targets placed at their ranges' starts.
-pub(crate) fn share_targets(text: &str, links: &mut [Link], targets: &[(u32, u32)]) {
+/// Returns each link's [`key_hash`] of its link key (0 for an unclosed link or one without a
+/// key), which the table computes once per name.
+pub(crate) fn share_targets(text: &str, links: &mut [Link], targets: &[(u32, u32)]) -> Box<[u32]> {
     debug_assert_eq!(links.len(), targets.len());
     let target = |&(a, b): &(u32, u32)| &text[a as usize..b as usize];
     NAMES.with_borrow_mut(|names| {
@@ -74,14 +76,23 @@ pub(crate) fn share_targets(text: &str, links: &mut [Link], targets: &[(u32, u32
                 super::prefetch(n.as_ptr().wrapping_sub(16));
             }
         }
-        for ((link, t), &h) in links.iter_mut().zip(targets).zip(&hashes) {
-            let s = target(t);
-            if !s.is_empty() {
-                link.target = names.get_or_insert(s, h);
-            }
-        }
+        let keys = links
+            .iter_mut()
+            .zip(targets)
+            .zip(&hashes)
+            .map(|((link, t), &h)| {
+                let s = target(t);
+                if s.is_empty() {
+                    return 0;
+                }
+                let (name, key) = names.get_or_insert(s, h);
+                link.target = name;
+                if link.closed() { key } else { 0 }
+            })
+            .collect();
         names.hashes = hashes;
-    });
+        keys
+    })
 }
 
 fn hash(s: &str) -> u64 {
@@ -95,6 +106,8 @@ struct NameTable {
     len: usize,
     /// The hashes of the note being shared, kept to reuse its allocation.
     hashes: Vec<u64>,
+    /// Where a new name's link key is made.
+    key: String,
 }
 
 #[derive(Default, Clone)]
@@ -102,6 +115,8 @@ struct Slot {
     hash: u64,
     /// `None`: an empty slot.
     name: Option<Name>,
+    /// The [`key_hash`] of the name read as a link target.
+    key: u32,
 }
 
 impl NameTable {
@@ -134,26 +149,29 @@ impl NameTable {
         }
     }
 
-    /// The shared copy of `s` (whose hash is `h`), added when missing. There is room.
-    fn get_or_insert(&mut self, s: &str, h: u64) -> Name {
+    /// The shared copy of `s` (whose hash is `h`) and its key hash, added when missing. There
+    /// is room.
+    fn get_or_insert(&mut self, s: &str, h: u64) -> (Name, u32) {
         let mask = self.slots.len() - 1;
         let mut i = self.home(h);
         loop {
-            let slot = &mut self.slots[i];
+            let slot = &self.slots[i];
             match &slot.name {
-                None => {
-                    let n = Name::from(s);
-                    *slot = Slot {
-                        hash: h,
-                        name: Some(n.clone()),
-                    };
-                    self.len += 1;
-                    return n;
-                }
-                Some(n) if slot.hash == h && n.as_str() == s => return n.clone(),
+                None => break,
+                Some(n) if slot.hash == h && n.as_str() == s => return (n.clone(), slot.key),
                 Some(_) => i = (i + 1) & mask,
             }
         }
+        link_key_into(s, &mut self.key);
+        let key = key_hash(&self.key);
+        let n = Name::from(s);
+        self.slots[i] = Slot {
+            hash: h,
+            name: Some(n.clone()),
+            key,
+        };
+        self.len += 1;
+        (n, key)
     }
 }
 
@@ -192,15 +210,17 @@ mod tests {
         let mut table = NameTable::default();
         table.make_room(3);
         // Same hash, different texts: found by their text, never mixed.
-        let a = table.get_or_insert("alpha", 7);
-        let b = table.get_or_insert("beta", 7);
-        let c = table.get_or_insert("gamma", 7 + (1 << 60));
+        let a = table.get_or_insert("alpha", 7).0;
+        let b = table.get_or_insert("beta", 7).0;
+        let c = table.get_or_insert("gamma", 7 + (1 << 60)).0;
         assert_eq!(
             (a.as_str(), b.as_str(), c.as_str()),
             ("alpha", "beta", "gamma")
         );
-        assert_eq!(table.get_or_insert("beta", 7).as_ptr(), b.as_ptr());
-        assert_eq!(table.get_or_insert("alpha", 7).as_ptr(), a.as_ptr());
+        assert_eq!(table.get_or_insert("beta", 7).0.as_ptr(), b.as_ptr());
+        let (again, key) = table.get_or_insert("alpha", 7);
+        assert_eq!(again.as_ptr(), a.as_ptr());
+        assert_eq!(key, key_hash("alpha"), "its key hash, kept with it");
         assert_eq!(table.len, 3);
     }
 }

@@ -16,16 +16,23 @@ use super::{Heading, Link, ParsedNote, TextRange};
 /// Parses a note. Never fails and never panics; every range lies inside `text` on `char`
 /// boundaries.
 pub fn parse_note(text: &str) -> ParsedNote {
-    parse(text, false)
+    parse(text, false).0
 }
 
 /// [`parse_note`] followed by [`ParsedNote::slim`], without ever making what `slim` drops
 /// (timestamps, problems, display texts): the index of closed notes parses every note of the
 /// vault this way.
 pub fn parse_note_slim(text: &str) -> ParsedNote {
-    let mut note = parse(text, true);
+    parse_note_for_index(text).0
+}
+
+/// [`parse_note_slim`], with each link's [`super::key_hash`] of its
+/// [`super::link_key_into`] (0 for an unclosed link or one without a key): the index groups
+/// links by it, and the table that shares the names makes it once per name.
+pub fn parse_note_for_index(text: &str) -> (ParsedNote, Box<[u32]>) {
+    let (mut note, keys) = parse(text, true);
     note.slim();
-    note
+    (note, keys)
 }
 
 /// How many notes this process has parsed: tests check that a change to one note parses that
@@ -37,7 +44,8 @@ pub fn parse_count() -> u64 {
     PARSES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-fn parse(text: &str, slim: bool) -> ParsedNote {
+/// The note, and (slim) each link's key hash.
+fn parse(text: &str, slim: bool) -> (ParsedNote, Box<[u32]>) {
     PARSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let text = clamp_to_u32(text);
     let mut parser = Parser::new(text);
@@ -59,9 +67,11 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
     parser.body(top.body_start, line);
     let mut targets = std::mem::take(&mut parser.targets);
     let mut note = parser.finish();
-    if slim {
-        super::names::share_targets(text, &mut note.links, &targets);
-    }
+    let keys = if slim {
+        super::names::share_targets(text, &mut note.links, &targets)
+    } else {
+        Box::default()
+    };
     // The lists grew in the thread's own vectors: the note gets copies of their exact size
     // (one allocation each, rather than one per doubling and another to shrink).
     let (mut links, mut headings) = (
@@ -106,7 +116,7 @@ fn parse(text: &str, slim: bool) -> ParsedNote {
         ends.extend(next);
     }
     note.lines.remember_utf16_columns(text, ends);
-    note
+    (note, keys)
 }
 
 thread_local! {

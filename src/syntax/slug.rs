@@ -82,6 +82,47 @@ fn push_lower_alnum(out: &mut String, c: char) {
     }
 }
 
+/// The key under which a link target's backlinks are grouped, into a reused buffer: the loose
+/// key of its last path segment without a note extension (`folder/topic.md`, `folder/topic`
+/// and `Topic` all land on `topic`).
+pub fn link_key_into(target: &str, key: &mut String) {
+    loose_key_into(strip_note_extension(last_segment(target)), key);
+}
+
+/// A short hash of a link key, never 0 (0 marks a link without a key). Equal keys give equal
+/// hashes; a match is confirmed on the key itself.
+pub fn key_hash(key: &str) -> u32 {
+    use std::hash::BuildHasher;
+    if key.is_empty() {
+        return 0;
+    }
+    let h = rustc_hash::FxBuildHasher.hash_one(key);
+    ((h >> 32) as u32 ^ h as u32).max(1)
+}
+
+/// What follows a target's last `/`.
+pub fn last_segment(target: &str) -> &str {
+    // A byte loop: targets are short, and `rsplit` sets up a searcher for each of millions.
+    match target.bytes().rposition(|b| b == b'/') {
+        Some(i) => &target[i + 1..],
+        None => target,
+    }
+}
+
+/// `topic.md` in a link means the note `topic`.
+pub fn strip_note_extension(target: &str) -> &str {
+    for ext in [".md", ".markdown"] {
+        let tail = target.len().checked_sub(ext.len()).filter(|&i| i > 0);
+        if let Some(i) = tail
+            && target.is_char_boundary(i)
+            && target[i..].eq_ignore_ascii_case(ext)
+        {
+            return &target[..target.len() - ext.len()];
+        }
+    }
+    target
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

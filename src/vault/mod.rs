@@ -17,7 +17,9 @@ type PMap<K, V> = SharedMap<K, V>;
 type PSet<K> = SharedMap<K, ()>;
 
 use crate::config::Config;
-use crate::syntax::{self, Name, ParsedNote};
+use crate::syntax::{
+    self, Name, ParsedNote, key_hash, last_segment, link_key_into, strip_note_extension,
+};
 use shared_map::SharedMap;
 use shared_vec::SharedVec;
 
@@ -134,6 +136,17 @@ fn checked_utf8(bytes: &[u8]) -> &str {
 impl Note {
     /// Builds a note from its path and parsed text. `roots` are the workspace folders.
     pub fn new(path: PathBuf, roots: &[PathBuf], parsed: ParsedNote) -> Note {
+        Note::with_link_keys(path, roots, parsed, Box::default())
+    }
+
+    /// [`Note::new`] with its links' key hashes made already (by [`syntax::parse_note_for_index`],
+    /// one per link); computed here when `link_keys` does not have one per link.
+    pub fn with_link_keys(
+        path: PathBuf,
+        roots: &[PathBuf],
+        parsed: ParsedNote,
+        link_keys: Box<[u32]>,
+    ) -> Note {
         let root = roots.iter().position(|r| path.starts_with(r));
         let rel = match root {
             Some(i) => path.strip_prefix(&roots[i]).unwrap_or(&path),
@@ -185,7 +198,11 @@ impl Note {
                 .filter(|&i| i != NO_ROOT)
                 .expect("fewer than 4 billion workspace folders")
         });
-        let link_keys = link_key_hashes(&parsed);
+        let link_keys = if link_keys.len() == parsed.links.len() {
+            link_keys
+        } else {
+            link_key_hashes(&parsed)
+        };
         Note {
             path,
             parsed: Arc::new(parsed),
@@ -566,20 +583,11 @@ pub fn link_key(target: &str) -> String {
     key
 }
 
-/// A short hash of a link key, never 0 (0 marks a link without a key). Equal keys give equal
-/// hashes; a match is confirmed on the key itself.
-pub fn key_hash(key: &str) -> u32 {
-    use std::hash::BuildHasher;
-    if key.is_empty() {
-        return 0;
-    }
-    let h = rustc_hash::FxBuildHasher.hash_one(key);
-    ((h >> 32) as u32 ^ h as u32).max(1)
-}
-
 thread_local! {
     /// Link targets repeat across notes (a vault links to a few thousand topics hundreds of
-    /// times each): each indexing thread remembers the hashes of the targets it has seen.
+    /// times each): each thread remembers the hashes of the targets it has seen. An index scan
+    /// gets them from its parse instead ([`syntax::parse_note_for_index`]); this serves the
+    /// notes made one at a time (an open note's parse, a file changed on disk).
     /// Keyed by where the name's text is: the scan shares one copy of each name per thread,
     /// so the key is a number rather than a string to hash and compare (at 100,000 notes this
     /// table is looked up 4.4 million times). The entry holds the name, so its address cannot
@@ -637,7 +645,7 @@ fn link_key_hashes(parsed: &ParsedNote) -> Box<[u32]> {
 /// Whether `target`'s link key is `key`, comparing as it goes: most links of a note differ
 /// from the key in their first letters, and backlinks test every link of every linking note.
 fn has_link_key(target: &str, key: &str, buf: &mut String) -> bool {
-    let name = resolve::strip_note_extension(last_segment(target));
+    let name = strip_note_extension(last_segment(target));
     if !name.is_ascii() {
         link_key_into(target, buf);
         return buf == key;
@@ -651,11 +659,6 @@ fn has_link_key(target: &str, key: &str, buf: &mut String) -> bool {
     want.next().is_none()
 }
 
-/// [`link_key`] into a reused buffer. `topic.md` is the note `topic`.
-fn link_key_into(target: &str, key: &mut String) {
-    syntax::loose_key_into(resolve::strip_note_extension(last_segment(target)), key);
-}
-
 /// The bytes of a path's folder (a cheap key: `Path::parent` parses components).
 fn folder_bytes(path: &Path) -> &[u8] {
     let bytes = path.as_os_str().as_encoded_bytes();
@@ -665,14 +668,6 @@ fn folder_bytes(path: &Path) -> &[u8] {
     {
         Some(i) => &bytes[..i],
         None => &[],
-    }
-}
-
-fn last_segment(target: &str) -> &str {
-    // A byte loop: targets are short, and `rsplit` sets up a searcher for each of millions.
-    match target.bytes().rposition(|b| b == b'/') {
-        Some(i) => &target[i + 1..],
-        None => target,
     }
 }
 
@@ -1100,10 +1095,13 @@ impl Vault {
         config: &Config,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> (Vault, Vec<ScanError>) {
-        let (notes, errors) =
-            scan::scan_folders_with(&roots, config, Detail::Index, progress, |path, parsed| {
-                Note::new(path, &roots, parsed)
-            });
+        let (notes, errors) = scan::scan_folders_with(
+            &roots,
+            config,
+            Detail::Index,
+            progress,
+            |path, parsed, keys| Note::with_link_keys(path, &roots, parsed, keys),
+        );
         (Vault::from_notes(roots, notes), errors)
     }
 

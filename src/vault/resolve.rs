@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use super::{NoteId, Vault, last_segment};
+use super::{NoteId, Vault};
 use crate::syntax;
+use crate::syntax::{last_segment, strip_note_extension};
 
 /// What a link target resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,18 +134,4 @@ impl Vault {
             .iter()
             .position(|h| syntax::slug(&h.text) == key || h.text.trim() == fragment.trim())
     }
-}
-
-/// `topic.md` in a link means the note `topic`.
-pub(super) fn strip_note_extension(target: &str) -> &str {
-    for ext in [".md", ".markdown"] {
-        let tail = target.len().checked_sub(ext.len()).filter(|&i| i > 0);
-        if let Some(i) = tail
-            && target.is_char_boundary(i)
-            && target[i..].eq_ignore_ascii_case(ext)
-        {
-            return &target[..target.len() - ext.len()];
-        }
-    }
-    target
 }

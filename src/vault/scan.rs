@@ -471,19 +471,20 @@ pub fn scan_folders(
     detail: Detail,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> (Vec<ScannedNote>, Vec<ScanError>) {
-    scan_folders_with(roots, config, detail, progress, |path, parsed| {
+    scan_folders_with(roots, config, detail, progress, |path, parsed, _| {
         ScannedNote { path, parsed }
     })
 }
 
 /// [`scan_folders`], each note handed to `make` on the thread that parsed it, while its parse
-/// is still in that core's cache (the index makes its [`super::Note`] there).
+/// is still in that core's cache (the index makes its [`super::Note`] there), with its links'
+/// key hashes for [`Detail::Index`] (empty for [`Detail::Full`]).
 pub(super) fn scan_folders_with<T: Send>(
     roots: &[PathBuf],
     config: &Config,
     detail: Detail,
     progress: &(dyn Fn(usize, usize) + Sync),
-    make: impl Fn(PathBuf, ParsedNote) -> T + Sync,
+    make: impl Fn(PathBuf, ParsedNote, Box<[u32]>) -> T + Sync,
 ) -> (Vec<T>, Vec<ScanError>) {
     let errors = Mutex::new(Vec::new());
     let mut paths: Vec<PathBuf> = roots
@@ -505,8 +506,8 @@ pub(super) fn scan_folders_with<T: Send>(
             hooks::run_before_read(&path);
             let result = with_note_text(&path, |text, lossy| {
                 let parsed = match detail {
-                    Detail::Full => syntax::parse_note(text),
-                    Detail::Index => syntax::parse_note_slim(text),
+                    Detail::Full => (syntax::parse_note(text), Box::default()),
+                    Detail::Index => syntax::parse_note_for_index(text),
                 };
                 (parsed, lossy)
             });
@@ -517,12 +518,12 @@ pub(super) fn scan_folders_with<T: Send>(
                 kind,
             };
             match result {
-                Ok((parsed, lossy)) => {
+                Ok(((parsed, keys), lossy)) => {
                     if lossy {
                         let p = problem(ScanProblem::Lossy, LOSSY_MESSAGE.to_owned());
                         errors.lock().unwrap().push(p);
                     }
-                    Some(make(path, parsed))
+                    Some(make(path, parsed, keys))
                 }
                 Err(ReadError::NotFound) => {
                     let p = problem(

@@ -861,3 +861,22 @@ fn kept_link_counts_follow_every_change() {
     assert_link_counts_kept(&v);
     assert_eq!(v.link_count_of(hub), 0);
 }
+
+#[test]
+fn link_keys_made_by_the_index_parse_are_those_the_note_would_compute() {
+    let text = "[[Topic]] [[folder/Topic.md]] [[ ]] [[#Heading]] [[Жук 🎬 | shown]] [[a.markdown]]\n\
+                [[topic]] [[!!!]] [[unclosed\n- [[Ελλάδα]] and [[x#h]]\n";
+    for _ in 0..2 {
+        // Twice: the second time every name comes from the thread's table.
+        let (parsed, keys) = crate::syntax::parse_note_for_index(text);
+        assert_eq!(keys.len(), parsed.links.len());
+        assert_eq!(keys, link_key_hashes(&parsed));
+        assert!(keys.iter().filter(|&&k| k == 0).count() >= 3, "{keys:?}");
+        let note = Note::with_link_keys(root().join("n.md"), &[root()], parsed.clone(), keys);
+        assert_eq!(
+            note.link_keys,
+            Note::new(root().join("n.md"), &[root()], parsed).link_keys
+        );
+    }
+    crate::syntax::forget_shared_names();
+}
