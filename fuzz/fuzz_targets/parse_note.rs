@@ -9,7 +9,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use wikilsp::lsp::convert::{Encoding, LineIndex};
-use wikilsp::syntax::{ParsedNote, TextRange, TimestampKind, parse_note, parse_note_slim};
+use wikilsp::syntax::{
+    ParsedNote, TextRange, TimestampKind, key_hash, link_key_into, parse_note, parse_note_for_index,
+    parse_note_slim,
+};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
@@ -27,6 +30,15 @@ fn check(text: &str) {
     let mut slimmed = note.clone();
     slimmed.slim();
     assert_eq!(parse_note_slim(text), slimmed, "slim parse differs");
+    // The key hashes it hands to the index are those of each link's target.
+    let (slim, keys) = parse_note_for_index(text);
+    assert_eq!(keys.len(), slim.links.len());
+    let mut key = String::new();
+    for (l, &k) in slim.links.iter().zip(keys.iter()) {
+        link_key_into(&l.target, &mut key);
+        let want = if l.closed() { key_hash(&key) } else { 0 };
+        assert_eq!(k, want, "key hash of {:?}", l.target);
+    }
     let lines = LineIndex::new(text);
     let mut ranges: Vec<(&str, TextRange)> = Vec::new();
     collect(&note, &mut ranges);
