@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use super::diagnostics::{DiagnosticsOptions, diagnostics};
 use super::unlinked::unlinked_mentions;
-use crate::syntax::{self, TextRange, TimestampKind};
+use crate::syntax::{self, TextRange, TimestampKind, strip_note_extension};
 use crate::vault::{NoteId, Resolution, Vault};
 
 /// Notes whose best slug is less similar than this to a broken target are not suggested.
@@ -221,15 +221,6 @@ fn yaml_scalar(s: &str) -> String {
     } else {
         format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
     }
-}
-
-fn strip_note_extension(target: &str) -> &str {
-    for ext in [".md", ".markdown"] {
-        if target.len() > ext.len() && target.to_ascii_lowercase().ends_with(ext) {
-            return &target[..target.len() - ext.len()];
-        }
-    }
-    target
 }
 
 /// The text a link in note `from` should use for `target`: its stem when that finds it, else

@@ -592,30 +592,30 @@ check('watch-create-modify-delete', function(S)
   end), 'deleted on disk: expected 2 broken-link again within 3 s, got %s', describe(diagnostics(S.buf, nil, row)))
 end)
 
-check('root-obsidian', function(S)
-  local buf, client = open(OBSIDIAN .. '/topics/deep_note.md', 5000)
-  ensure(realpath(client.root_dir or '') == realpath(OBSIDIAN), 'root_dir for a note of an Obsidian vault is %s, expected the folder holding .obsidian %s', tostring(client.root_dir), OBSIDIAN)
+-- Opens `note`, checks that its client's root is `root`, waits for that client's index, then
+-- follows the link to `target` found at `link` in the note. Returns the buffer and the client.
+local function open_in_root(S, note, root, link, target, what)
+  local buf, client = open(note, 5000)
+  ensure(realpath(client.root_dir or '') == realpath(root), 'root_dir for %s is %s, expected %s', what, tostring(client.root_dir), root)
   ensure(wait(5000, function()
     return S.progress_end[client.id] ~= nil
-  end), 'no indexing end for the Obsidian vault within 5 s')
-  local row, col = locate(buf, '[[top_note')
+  end), 'no indexing end for %s within 5 s', what)
+  local row, col = locate(buf, link)
   local params = position_params(buf, row, col + 3, client.offset_encoding)
   local loc = first_location(request(client, 'textDocument/definition', params, buf))
-  ensure(loc and same_file(loc.uri, OBSIDIAN .. '/top_note.md'), 'definition from a subfolder of the Obsidian vault went to %s', loc and loc.uri)
+  ensure(loc and same_file(loc.uri, target), 'definition in %s went to %s', what, loc and loc.uri)
+  return buf, client
+end
+
+check('root-obsidian', function(S)
+  open_in_root(S, OBSIDIAN .. '/topics/deep_note.md', OBSIDIAN, '[[top_note', OBSIDIAN .. '/top_note.md',
+    'a note in a subfolder of an Obsidian vault (the folder holding .obsidian)')
 end)
 
 check('root-fallback', function(S)
-  local stray = LOOSE .. '/stray.md'
-  local buf, client = open(stray, 5000)
-  ensure(realpath(client.root_dir or '') == realpath(LOOSE), 'root_dir for a note with no marker above it is %s, expected its folder %s', tostring(client.root_dir), LOOSE)
+  local _, client = open_in_root(S, LOOSE .. '/stray.md', LOOSE, '[[other_stray', LOOSE .. '/other_stray.md',
+    'a note with no marker above it (its own folder)')
   ensure(client.id ~= S.client.id, 'the vault client was reused for a note outside the vault')
-  ensure(wait(5000, function()
-    return S.progress_end[client.id] ~= nil
-  end), 'no indexing end for the folder within 5 s')
-  local row, col = locate(buf, '[[other_stray')
-  local params = position_params(buf, row, col + 3, client.offset_encoding)
-  local loc = first_location(request(client, 'textDocument/definition', params, buf))
-  ensure(loc and same_file(loc.uri, LOOSE .. '/other_stray.md'), 'definition in the loose folder went to %s', loc and loc.uri)
 end)
 
 check('rename', { provider = 'renameProvider' }, function(S)
