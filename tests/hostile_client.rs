@@ -646,6 +646,87 @@ async fn a_cancelled_request_is_answered_request_cancelled() {
     server.shutdown().await;
 }
 
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "needs the debug build's wikilsp/debug* methods"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_an_edit_made_stale_is_answered_content_modified_at_once() {
+    let fx = Fixture::new(VAULT);
+    let mut server = TestServer::start(fx.root()).await;
+    let basil = fx.path("garden/basil.md");
+    let tomatoes = fx.path("garden/tomatoes.md");
+    let basil_text = server.open(&basil).await;
+    let tomatoes_text = server.open(&tomatoes).await;
+    let at = |path: &Path, position: Value| json!({ "textDocument": { "uri": uri(path) }, "position": position });
+    let on_basil = at(&basil, pos_in(&basil_text, "[[tomatoes]]", "tom", 0));
+    let on_tomatoes = at(&tomatoes, pos_in(&tomatoes_text, "[[basil]]", "bas", 0));
+    // Every request now waits 3 s before its work: long enough to edit while it is in flight.
+    server
+        .request("wikilsp/debugDelay", json!({ "ms": 3_000 }))
+        .await;
+    let t = Instant::now();
+    let hover_basil = server
+        .start_request("textDocument/hover", on_basil.clone())
+        .await;
+    let hover_tomatoes = server
+        .start_request("textDocument/hover", on_tomatoes.clone())
+        .await;
+    let mut references = on_tomatoes.clone();
+    references["context"] = json!({ "includeDeclaration": false });
+    let references = server
+        .start_request("textDocument/references", references)
+        .await;
+    let cancelled = server
+        .start_request("textDocument/definition", on_tomatoes.clone())
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.cancel(&cancelled).await;
+    // Typing at the end of basil.md moves nothing in tomatoes.md.
+    let end = position(&basil_text, basil_text.len());
+    server
+        .edit(&basil, 2, rng(end.clone(), end), " More.")
+        .await;
+    // The hover on basil.md and the references (which span every note) are stale: answered
+    // ContentModified at once, not after the delay.
+    let r = server.finish_request(hover_basil).await;
+    assert_eq!(r["error"]["code"], -32801, "{r}");
+    let r = server.finish_request(references).await;
+    assert_eq!(r["error"]["code"], -32801, "{r}");
+    let r = server.finish_request(cancelled).await;
+    assert_eq!(r["error"]["code"], -32800, "{r}");
+    assert!(
+        t.elapsed() < Duration::from_millis(2_500),
+        "{:?}",
+        t.elapsed()
+    );
+    // The hover on tomatoes.md is not: it gets its answer once the delay is over.
+    let r = server.finish_request(hover_tomatoes).await;
+    let value = r["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(value.contains("# Basil"), "{r}");
+    assert!(
+        t.elapsed() >= Duration::from_millis(3_000),
+        "{:?}",
+        t.elapsed()
+    );
+    server
+        .request("wikilsp/debugDelay", json!({ "ms": 0 }))
+        .await;
+    // The three dropped requests were never worked out: their turn came after they were
+    // answered, and was skipped.
+    server.idle(300).await;
+    let stats = server.request("wikilsp/debugStats", json!({})).await;
+    assert_eq!(stats["skipped"], 3, "{stats}");
+    // Asked again after the edit, the hover on basil.md is answered.
+    let r = server.request("textDocument/hover", on_basil).await;
+    let value = r["contents"]["value"].as_str().unwrap_or_default();
+    assert!(value.contains("# Tomatoes"), "{r}");
+    still_serving(&mut server, &fx).await;
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_requests_never_hold_up_typing_and_other_requests() {
     let fx = Fixture::new(VAULT);

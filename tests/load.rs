@@ -202,20 +202,31 @@ async fn ten_thousand_changes_with_completion_keep_text_diagnostics_and_memory_r
         .request("wikilsp/debugState", json!({ "uri": uri }))
         .await;
     let processed = started.elapsed();
+    // Each completion is answered with items, or, when a change came while it was in flight,
+    // ContentModified (its items would be for a text the editor no longer has). The last
+    // was asked after every change: it has its items.
     let mut times = Vec::new();
-    for (took, answer) in answers {
+    let mut modified = 0;
+    let last = answers.len() - 1;
+    for (n, (took, answer)) in answers.into_iter().enumerate() {
         times.push(took);
         let answer = answer.value();
+        if answer["error"]["code"] == -32801 && n < last {
+            modified += 1;
+            continue;
+        }
         assert!(answer.get("error").is_none(), "{answer}");
         assert!(!labels(&answer["result"]).is_empty(), "{answer}");
     }
-    // The long requests were answered too.
+    // The long requests were answered too (the references, which span every note, with
+    // ContentModified when a change came meanwhile).
     let slept = server.finish_request(long_requests.remove(0)).await;
     assert_eq!(slept["result"]["slept"], 3_000, "{slept}");
     for call in long_requests {
         let answer = server.finish_request(call).await;
         assert!(
-            answer["result"].as_array().is_some_and(|r| !r.is_empty()),
+            answer["result"].as_array().is_some_and(|r| !r.is_empty())
+                || answer["error"]["code"] == -32801,
             "{answer}"
         );
     }
@@ -254,7 +265,7 @@ async fn ten_thousand_changes_with_completion_keep_text_diagnostics_and_memory_r
         *times.last().unwrap(),
     );
     eprintln!(
-        "load: {CHANGES} changes sent in {sent_all:?}, all processed in {processed:?}; {} completions during the burst: median {median:?}, p95 {p95:?}, max {max:?}; diagnostics published {} times (versions {}..={}); server RSS {} MB before the burst, {} MB after",
+        "load: {CHANGES} changes sent in {sent_all:?}, all processed in {processed:?}; {} completions during the burst ({modified} stale): median {median:?}, p95 {p95:?}, max {max:?}; diagnostics published {} times (versions {}..={}); server RSS {} MB before the burst, {} MB after",
         times.len(),
         versions.len(),
         versions.first().unwrap(),

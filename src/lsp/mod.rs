@@ -5,13 +5,14 @@ pub mod convert;
 mod diagnostics;
 mod indexing;
 mod raw;
+mod stale;
 mod state;
 mod transport;
 
 pub use state::apply_change;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -25,6 +26,7 @@ use crate::ide::{self, FilePosition};
 use crate::syntax;
 use convert::Encoding;
 use diagnostics::DiagnosticsWorker;
+use stale::{Edits, Scope};
 use state::{Snapshot, State, uri_to_path};
 
 /// What the client told us it can do, as far as we care.
@@ -58,6 +60,14 @@ pub struct WikiLsp {
     /// The client's protocol problems already logged to it, by kind and URI: each is logged
     /// once, however often the client repeats it.
     logged: Mutex<std::collections::HashSet<(&'static str, String)>>,
+    /// The editor's edits, for telling which requests they made stale.
+    edits: Edits,
+    /// Requests dropped (cancelled, or made stale) before their work began, which was then
+    /// skipped.
+    skipped: Arc<AtomicU64>,
+    /// Test hook (`wikilsp/debugDelay`): milliseconds every request waits before its work,
+    /// so that a test can change or cancel what is still in flight.
+    test_delay: Arc<AtomicU64>,
 }
 
 /// How a session over the protocol ended.
@@ -123,6 +133,7 @@ where
         builder = builder
             .custom_method("wikilsp/debugPanic", WikiLsp::debug_panic)
             .custom_method("wikilsp/debugSleep", WikiLsp::debug_sleep)
+            .custom_method("wikilsp/debugDelay", WikiLsp::debug_delay)
             .custom_method("wikilsp/debugState", WikiLsp::debug_state)
             .custom_method("wikilsp/debugStats", WikiLsp::debug_stats)
             .custom_method("wikilsp/debugHoldIndexing", WikiLsp::debug_hold_indexing);
@@ -182,6 +193,9 @@ impl WikiLsp {
             client_settings: Mutex::default(),
             shut_down,
             logged: Mutex::default(),
+            edits: Edits::default(),
+            skipped: Arc::default(),
+            test_delay: Arc::default(),
         }
     }
 
@@ -209,7 +223,11 @@ impl WikiLsp {
 
     /// Runs a read-only feature on the current snapshot, off the async threads. A panic inside
     /// is logged and answered with an error; the server goes on.
-    async fn read<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    ///
+    /// An edit within `scope` while the work runs answers the request `ContentModified` at
+    /// once (see [`stale`]). A request no longer wanted when its turn on a blocking thread
+    /// comes (cancelled by the client, which drops this future, or stale) is not computed.
+    async fn read<T, F>(&self, what: &'static str, scope: Scope, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Snapshot>) -> T + Send + 'static,
@@ -218,21 +236,39 @@ impl WikiLsp {
         // making it a snapshot, which may parse a document just changed, is done with the
         // request, off the thread that reads every message.
         let capture = self.state.capture();
+        let mut mark = self.edits.mark(scope);
         let state = self.state.clone();
         let asked = std::time::Instant::now();
+        let unwanted = SetOnDrop(Arc::new(AtomicBool::new(false)));
+        let dropped = unwanted.0.clone();
+        let skipped = self.skipped.clone();
+        let delay = self.test_delay.load(Ordering::Relaxed);
         let answer = tokio::task::spawn_blocking(move || {
+            if delay > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(delay));
+            }
+            if dropped.load(Ordering::Acquire) {
+                skipped.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("{what}: no longer wanted when its turn came; not computed");
+                return None;
+            }
             let started = asked.elapsed();
             let v = f(state.resolve(capture));
-            (v, started, asked.elapsed())
+            Some((v, started, asked.elapsed()))
         });
-        match answer.await {
-            Ok((v, started, done)) => {
+        let answer = tokio::select! {
+            biased;
+            _ = mark.stale(&self.edits) => None,
+            answer = answer => Some(answer),
+        };
+        match answer {
+            Some(Ok(Some((v, started, done)))) if !mark.is_stale(&self.edits) => {
                 // `WIKILSP_LOG=wikilsp=debug` shows where a slow answer spent its time (the
                 // answer's encoding and writing come after this).
                 tracing::debug!(?started, ?done, "{what}");
                 Ok(v)
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 tracing::error!("{what} failed: {e}");
                 Err(Error {
                     code: ErrorCode::InternalError,
@@ -243,7 +279,29 @@ impl WikiLsp {
                     data: None,
                 })
             }
+            // Stale (the work is then skipped if it has not begun, or its answer dropped).
+            _ => {
+                tracing::debug!("{what}: an edit made it stale; answered ContentModified");
+                Err(Error {
+                    code: ErrorCode::ContentModified,
+                    message: format!(
+                        "wikilsp: the document changed while {what} was being worked out"
+                    )
+                    .into(),
+                    data: None,
+                })
+            }
         }
+    }
+}
+
+/// Sets its flag when dropped: when a request's future ends, answered or dropped by
+/// tower-lsp on `$/cancelRequest`, its work is no longer wanted.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
     }
 }
 
@@ -618,6 +676,9 @@ impl LanguageServer for WikiLsp {
         let report = self
             .state
             .change(&doc.uri, doc.version, params.content_changes);
+        if !matches!(report.changed, state::Changed::Ignored) {
+            self.edits.edited(&doc.uri);
+        }
         let uri = doc.uri.as_str();
         match &report.changed {
             state::Changed::Applied => {}
@@ -678,6 +739,7 @@ impl LanguageServer for WikiLsp {
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         self.state.close(&params.text_document.uri);
+        self.edits.closed(&params.text_document.uri);
         self.diagnostics.refresh();
     }
 
@@ -745,45 +807,53 @@ impl LanguageServer for WikiLsp {
         params: GotoDefinitionParams,
     ) -> Result<Option<GotoDefinitionResponse>> {
         let p = params.text_document_position_params;
-        self.read("definition", move |snap| {
-            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let locations = snap.locations(&view.vault, &ide::definition(&view.vault, pos));
-            match locations.len() {
-                0 => None,
-                1 => Some(GotoDefinitionResponse::Scalar(
-                    locations.into_iter().next()?,
-                )),
-                _ => Some(GotoDefinitionResponse::Array(locations)),
-            }
-        })
+        self.read(
+            "definition",
+            Scope::Document(p.text_document.uri.clone()),
+            move |snap| {
+                let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+                let locations = snap.locations(&view.vault, &ide::definition(&view.vault, pos));
+                match locations.len() {
+                    0 => None,
+                    1 => Some(GotoDefinitionResponse::Scalar(
+                        locations.into_iter().next()?,
+                    )),
+                    _ => Some(GotoDefinitionResponse::Array(locations)),
+                }
+            },
+        )
         .await
     }
 
     async fn hover(&self, params: HoverParams) -> Result<Option<Hover>> {
         let p = params.text_document_position_params;
         let markdown = self.caps().markdown_hover;
-        self.read("hover", move |snap| {
-            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let mut h = ide::hover(&view.vault, pos)?;
-            if h.target_missing && !snap.indexed {
-                // The note may exist and not be read yet: saying it does not would mislead.
-                h.contents = "wikilsp is still reading the workspace's notes: this link's \
+        self.read(
+            "hover",
+            Scope::Document(p.text_document.uri.clone()),
+            move |snap| {
+                let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+                let mut h = ide::hover(&view.vault, pos)?;
+                if h.target_missing && !snap.indexed {
+                    // The note may exist and not be read yet: saying it does not would mislead.
+                    h.contents = "wikilsp is still reading the workspace's notes: this link's \
                               note is not among those read so far."
-                    .to_owned();
-            }
-            let view = view.file;
-            Some(Hover {
-                contents: HoverContents::Markup(MarkupContent {
-                    kind: if markdown {
-                        MarkupKind::Markdown
-                    } else {
-                        MarkupKind::PlainText
-                    },
-                    value: h.contents,
-                }),
-                range: Some(view.lines.range(&view.text, h.range, snap.encoding)),
-            })
-        })
+                        .to_owned();
+                }
+                let view = view.file;
+                Some(Hover {
+                    contents: HoverContents::Markup(MarkupContent {
+                        kind: if markdown {
+                            MarkupKind::Markdown
+                        } else {
+                            MarkupKind::PlainText
+                        },
+                        value: h.contents,
+                    }),
+                    range: Some(view.lines.range(&view.text, h.range, snap.encoding)),
+                })
+            },
+        )
         .await
     }
 
@@ -794,62 +864,68 @@ impl LanguageServer for WikiLsp {
             limit: 200,
         };
         let raw = self.raw.clone();
-        self.read("completion", move |snap| {
-            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let list = ide::completion(&view.vault, pos, ctx)?;
-            let view = view.file;
-            let items: Vec<CompletionItem> = list
-                .items
-                .into_iter()
-                .enumerate()
-                .map(|(rank, item)| {
-                    let range = view.lines.range(&view.text, item.edit_range, snap.encoding);
-                    CompletionItem {
-                        kind: Some(match item.kind {
-                            ide::CompletionItemKind::Note => CompletionItemKind::FILE,
-                            ide::CompletionItemKind::MissingTarget => CompletionItemKind::REFERENCE,
-                            ide::CompletionItemKind::Heading => CompletionItemKind::MODULE,
-                            ide::CompletionItemKind::Display => CompletionItemKind::TEXT,
-                        }),
-                        detail: Some(item.detail.clone()),
-                        label_details: Some(CompletionItemLabelDetails {
-                            detail: None,
-                            description: Some(item.detail),
-                        }),
-                        label: item.label,
-                        sort_text: Some(format!("{rank:04}")),
-                        filter_text: Some(item.filter_text),
-                        insert_text_format: Some(if item.is_snippet {
-                            InsertTextFormat::SNIPPET
-                        } else {
-                            InsertTextFormat::PLAIN_TEXT
-                        }),
-                        text_edit: Some(CompletionTextEdit::Edit(TextEdit {
-                            range,
-                            new_text: item.insert_text,
-                        })),
-                        data: item.note_path.map(|p| json!({ "path": p })),
-                        ..Default::default()
-                    }
-                })
-                .collect();
-            let count = items.len();
-            let list = CompletionList {
-                is_incomplete: list.incomplete,
-                items,
-            };
-            let is_incomplete = list.is_incomplete;
-            let list = raw.answer(list, count, |marker| {
-                Some(CompletionList {
-                    is_incomplete,
-                    items: vec![CompletionItem {
-                        label: marker.to_owned(),
-                        ..Default::default()
-                    }],
-                })
-            });
-            Some(CompletionResponse::List(list))
-        })
+        self.read(
+            "completion",
+            Scope::Document(p.text_document.uri.clone()),
+            move |snap| {
+                let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+                let list = ide::completion(&view.vault, pos, ctx)?;
+                let view = view.file;
+                let items: Vec<CompletionItem> = list
+                    .items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(rank, item)| {
+                        let range = view.lines.range(&view.text, item.edit_range, snap.encoding);
+                        CompletionItem {
+                            kind: Some(match item.kind {
+                                ide::CompletionItemKind::Note => CompletionItemKind::FILE,
+                                ide::CompletionItemKind::MissingTarget => {
+                                    CompletionItemKind::REFERENCE
+                                }
+                                ide::CompletionItemKind::Heading => CompletionItemKind::MODULE,
+                                ide::CompletionItemKind::Display => CompletionItemKind::TEXT,
+                            }),
+                            detail: Some(item.detail.clone()),
+                            label_details: Some(CompletionItemLabelDetails {
+                                detail: None,
+                                description: Some(item.detail),
+                            }),
+                            label: item.label,
+                            sort_text: Some(format!("{rank:04}")),
+                            filter_text: Some(item.filter_text),
+                            insert_text_format: Some(if item.is_snippet {
+                                InsertTextFormat::SNIPPET
+                            } else {
+                                InsertTextFormat::PLAIN_TEXT
+                            }),
+                            text_edit: Some(CompletionTextEdit::Edit(TextEdit {
+                                range,
+                                new_text: item.insert_text,
+                            })),
+                            data: item.note_path.map(|p| json!({ "path": p })),
+                            ..Default::default()
+                        }
+                    })
+                    .collect();
+                let count = items.len();
+                let list = CompletionList {
+                    is_incomplete: list.incomplete,
+                    items,
+                };
+                let is_incomplete = list.is_incomplete;
+                let list = raw.answer(list, count, |marker| {
+                    Some(CompletionList {
+                        is_incomplete,
+                        items: vec![CompletionItem {
+                            label: marker.to_owned(),
+                            ..Default::default()
+                        }],
+                    })
+                });
+                Some(CompletionResponse::List(list))
+            },
+        )
         .await
     }
 
@@ -857,7 +933,7 @@ impl LanguageServer for WikiLsp {
         let p = params.text_document_position;
         let include = params.context.include_declaration;
         let raw = self.raw.clone();
-        self.read("references", move |snap| {
+        self.read("references", Scope::Workspace, move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
             let found = ide::references(&view.vault, pos, include);
             // Many are written as JSON at once, straight from the index (see [`raw`]).
@@ -882,42 +958,46 @@ impl LanguageServer for WikiLsp {
         &self,
         params: DocumentSymbolParams,
     ) -> Result<Option<DocumentSymbolResponse>> {
-        self.read("document symbols", move |snap| {
-            let view = snap.file(&params.text_document.uri)?;
-            let file = &view.file;
-            let symbols = ide::document_symbols(&view.vault, file.id, file.text.len() as u32);
-            fn convert(
-                s: ide::DocumentSymbol,
-                file: &state::FileView,
-                enc: convert::Encoding,
-            ) -> DocumentSymbol {
-                #[allow(deprecated)]
-                DocumentSymbol {
-                    name: s.name,
-                    detail: None,
-                    kind: match s.kind {
-                        ide::SymbolKind::Note => SymbolKind::FILE,
-                        ide::SymbolKind::Heading => SymbolKind::STRING,
-                    },
-                    tags: None,
-                    deprecated: None,
-                    range: file.lines.range(&file.text, s.range, enc),
-                    selection_range: file.lines.range(&file.text, s.selection, enc),
-                    children: Some(
-                        s.children
-                            .into_iter()
-                            .map(|c| convert(c, file, enc))
-                            .collect(),
-                    ),
+        self.read(
+            "document symbols",
+            Scope::Document(params.text_document.uri.clone()),
+            move |snap| {
+                let view = snap.file(&params.text_document.uri)?;
+                let file = &view.file;
+                let symbols = ide::document_symbols(&view.vault, file.id, file.text.len() as u32);
+                fn convert(
+                    s: ide::DocumentSymbol,
+                    file: &state::FileView,
+                    enc: convert::Encoding,
+                ) -> DocumentSymbol {
+                    #[allow(deprecated)]
+                    DocumentSymbol {
+                        name: s.name,
+                        detail: None,
+                        kind: match s.kind {
+                            ide::SymbolKind::Note => SymbolKind::FILE,
+                            ide::SymbolKind::Heading => SymbolKind::STRING,
+                        },
+                        tags: None,
+                        deprecated: None,
+                        range: file.lines.range(&file.text, s.range, enc),
+                        selection_range: file.lines.range(&file.text, s.selection, enc),
+                        children: Some(
+                            s.children
+                                .into_iter()
+                                .map(|c| convert(c, file, enc))
+                                .collect(),
+                        ),
+                    }
                 }
-            }
-            Some(DocumentSymbolResponse::Nested(
-                symbols
-                    .into_iter()
-                    .map(|s| convert(s, file, snap.encoding))
-                    .collect(),
-            ))
-        })
+                Some(DocumentSymbolResponse::Nested(
+                    symbols
+                        .into_iter()
+                        .map(|s| convert(s, file, snap.encoding))
+                        .collect(),
+                ))
+            },
+        )
         .await
     }
 
@@ -925,7 +1005,7 @@ impl LanguageServer for WikiLsp {
         &self,
         params: WorkspaceSymbolParams,
     ) -> Result<Option<WorkspaceSymbolResponse>> {
-        self.read("workspace symbols", move |snap| {
+        self.read("workspace symbols", Scope::Workspace, move |snap| {
             let found = ide::workspace_symbols(&snap.vault, &params.query, 200);
             #[allow(deprecated)]
             let symbols = found
@@ -950,102 +1030,114 @@ impl LanguageServer for WikiLsp {
     }
 
     async fn document_link(&self, params: DocumentLinkParams) -> Result<Option<Vec<DocumentLink>>> {
-        self.read("document links", move |snap| {
-            let view = snap.file(&params.text_document.uri)?;
-            let file = &view.file;
-            let links = ide::document_links(&view.vault, file.id)
-                .into_iter()
-                .filter_map(|l| {
-                    let target = match l.target {
-                        ide::LinkTarget::Url(url) => url.parse().ok()?,
-                        ide::LinkTarget::Note { note, heading } => {
-                            let n = view.vault.note(note)?;
-                            let uri = state::path_to_uri(n.path())?;
-                            match heading
-                                .and_then(|h| n.parsed.headings.iter().find(|x| x.range == h))
-                            {
-                                // Editors open `file:…#L12` at that line.
-                                Some(h) => {
-                                    format!("{}#L{}", uri.as_str(), h.line + 1).parse().ok()?
+        self.read(
+            "document links",
+            Scope::Document(params.text_document.uri.clone()),
+            move |snap| {
+                let view = snap.file(&params.text_document.uri)?;
+                let file = &view.file;
+                let links = ide::document_links(&view.vault, file.id)
+                    .into_iter()
+                    .filter_map(|l| {
+                        let target = match l.target {
+                            ide::LinkTarget::Url(url) => url.parse().ok()?,
+                            ide::LinkTarget::Note { note, heading } => {
+                                let n = view.vault.note(note)?;
+                                let uri = state::path_to_uri(n.path())?;
+                                match heading
+                                    .and_then(|h| n.parsed.headings.iter().find(|x| x.range == h))
+                                {
+                                    // Editors open `file:…#L12` at that line.
+                                    Some(h) => {
+                                        format!("{}#L{}", uri.as_str(), h.line + 1).parse().ok()?
+                                    }
+                                    None => uri,
                                 }
-                                None => uri,
                             }
-                        }
-                    };
-                    Some(DocumentLink {
-                        range: file.lines.range(&file.text, l.range, snap.encoding),
-                        target: Some(target),
-                        tooltip: None,
-                        data: None,
+                        };
+                        Some(DocumentLink {
+                            range: file.lines.range(&file.text, l.range, snap.encoding),
+                            target: Some(target),
+                            tooltip: None,
+                            data: None,
+                        })
                     })
-                })
-                .collect();
-            Some(links)
-        })
+                    .collect();
+                Some(links)
+            },
+        )
         .await
     }
 
     async fn folding_range(&self, params: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
-        self.read("folding ranges", move |snap| {
-            let view = snap.file(&params.text_document.uri)?;
-            let file = &view.file;
-            let ranges = ide::folding_ranges(&view.vault, file.id)
-                .into_iter()
-                .filter_map(|(r, kind)| {
-                    let start = file.lines.position(&file.text, r.start, snap.encoding);
-                    let end = file.lines.position(&file.text, r.end, snap.encoding);
-                    // A range that ends at the start of a line ends on the line before.
-                    let end_line = if end.character == 0 {
-                        end.line.checked_sub(1)?
-                    } else {
-                        end.line
-                    };
-                    (end_line > start.line).then(|| FoldingRange {
-                        start_line: start.line,
-                        end_line,
-                        kind: Some(match kind {
-                            ide::FoldKind::Frontmatter => FoldingRangeKind::Comment,
-                            ide::FoldKind::Section => FoldingRangeKind::Region,
-                        }),
-                        ..Default::default()
+        self.read(
+            "folding ranges",
+            Scope::Document(params.text_document.uri.clone()),
+            move |snap| {
+                let view = snap.file(&params.text_document.uri)?;
+                let file = &view.file;
+                let ranges = ide::folding_ranges(&view.vault, file.id)
+                    .into_iter()
+                    .filter_map(|(r, kind)| {
+                        let start = file.lines.position(&file.text, r.start, snap.encoding);
+                        let end = file.lines.position(&file.text, r.end, snap.encoding);
+                        // A range that ends at the start of a line ends on the line before.
+                        let end_line = if end.character == 0 {
+                            end.line.checked_sub(1)?
+                        } else {
+                            end.line
+                        };
+                        (end_line > start.line).then(|| FoldingRange {
+                            start_line: start.line,
+                            end_line,
+                            kind: Some(match kind {
+                                ide::FoldKind::Frontmatter => FoldingRangeKind::Comment,
+                                ide::FoldKind::Section => FoldingRangeKind::Region,
+                            }),
+                            ..Default::default()
+                        })
                     })
-                })
-                .collect();
-            Some(ranges)
-        })
+                    .collect();
+                Some(ranges)
+            },
+        )
         .await
     }
 
     async fn code_lens(&self, params: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
         let vscode = self.caps().vscode;
-        self.read("code lens", move |snap| {
-            let uri = params.text_document.uri;
-            let view = snap.file(&uri)?;
-            let file = &view.file;
-            let lens = ide::backlinks_lens(&view.vault, file.id)?;
-            let range = file.lines.range(&file.text, lens.range, snap.encoding);
-            // VS Code shows locations with its own command; other clients get ours, which
-            // their wikilsp plugin maps to their references view.
-            let command = if vscode {
-                let locations = snap.locations(&view.vault, &lens.links);
-                Command {
-                    title: lens.title,
-                    command: "editor.action.showReferences".to_owned(),
-                    arguments: Some(vec![json!(uri), json!(range.start), json!(locations)]),
-                }
-            } else {
-                Command {
-                    title: lens.title,
-                    command: "wikilsp.showReferences".to_owned(),
-                    arguments: Some(vec![json!(uri), json!(range.start)]),
-                }
-            };
-            Some(vec![CodeLens {
-                range,
-                command: Some(command),
-                data: None,
-            }])
-        })
+        self.read(
+            "code lens",
+            Scope::Document(params.text_document.uri.clone()),
+            move |snap| {
+                let uri = params.text_document.uri;
+                let view = snap.file(&uri)?;
+                let file = &view.file;
+                let lens = ide::backlinks_lens(&view.vault, file.id)?;
+                let range = file.lines.range(&file.text, lens.range, snap.encoding);
+                // VS Code shows locations with its own command; other clients get ours, which
+                // their wikilsp plugin maps to their references view.
+                let command = if vscode {
+                    let locations = snap.locations(&view.vault, &lens.links);
+                    Command {
+                        title: lens.title,
+                        command: "editor.action.showReferences".to_owned(),
+                        arguments: Some(vec![json!(uri), json!(range.start), json!(locations)]),
+                    }
+                } else {
+                    Command {
+                        title: lens.title,
+                        command: "wikilsp.showReferences".to_owned(),
+                        arguments: Some(vec![json!(uri), json!(range.start)]),
+                    }
+                };
+                Some(vec![CodeLens {
+                    range,
+                    command: Some(command),
+                    data: None,
+                }])
+            },
+        )
         .await
     }
 
@@ -1053,15 +1145,19 @@ impl LanguageServer for WikiLsp {
         &self,
         p: TextDocumentPositionParams,
     ) -> Result<Option<PrepareRenameResponse>> {
-        self.read("prepare rename", move |snap| {
-            let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let r = ide::prepare_rename(&view.vault, pos)?;
-            let file = view.file;
-            Some(PrepareRenameResponse::RangeWithPlaceholder {
-                range: file.lines.range(&file.text, r.range, snap.encoding),
-                placeholder: r.placeholder,
-            })
-        })
+        self.read(
+            "prepare rename",
+            Scope::Document(p.text_document.uri.clone()),
+            move |snap| {
+                let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
+                let r = ide::prepare_rename(&view.vault, pos)?;
+                let file = view.file;
+                Some(PrepareRenameResponse::RangeWithPlaceholder {
+                    range: file.lines.range(&file.text, r.range, snap.encoding),
+                    placeholder: r.placeholder,
+                })
+            },
+        )
         .await
     }
 
@@ -1070,32 +1166,37 @@ impl LanguageServer for WikiLsp {
         let new_name = params.new_name;
         let raw = self.raw.clone();
         let answer = self
-            .read("rename", move |snap| {
-                let Some((pos, view)) = position_in(&snap, &p.text_document, p.position) else {
-                    return Ok((None, Vec::new()));
-                };
-                let edit = ide::rename(&view.vault, pos, &new_name)?;
-                let moves: Vec<(PathBuf, PathBuf)> = edit
-                    .file_renames
-                    .iter()
-                    .filter_map(|(id, new)| {
-                        Some((view.vault.note(*id)?.path().to_path_buf(), new.clone()))
-                    })
-                    .collect();
-                let items = edit.file_renames.len()
-                    + edit.text_edits.iter().map(|(_, e)| e.len()).sum::<usize>();
-                // Many edits are written as JSON at once (see [`raw`]).
-                if items >= raw::RAW_MIN_ITEMS {
-                    let json = workspace_edit_json(&snap, &view.vault, &edit);
-                    if let Some(placeholder) = json.and_then(|j| raw.stash(j, edit_placeholder)) {
-                        return Ok((Some(placeholder), moves));
+            .read(
+                "rename",
+                Scope::Document(p.text_document.uri.clone()),
+                move |snap| {
+                    let Some((pos, view)) = position_in(&snap, &p.text_document, p.position) else {
+                        return Ok((None, Vec::new()));
+                    };
+                    let edit = ide::rename(&view.vault, pos, &new_name)?;
+                    let moves: Vec<(PathBuf, PathBuf)> = edit
+                        .file_renames
+                        .iter()
+                        .filter_map(|(id, new)| {
+                            Some((view.vault.note(*id)?.path().to_path_buf(), new.clone()))
+                        })
+                        .collect();
+                    let items = edit.file_renames.len()
+                        + edit.text_edits.iter().map(|(_, e)| e.len()).sum::<usize>();
+                    // Many edits are written as JSON at once (see [`raw`]).
+                    if items >= raw::RAW_MIN_ITEMS {
+                        let json = workspace_edit_json(&snap, &view.vault, &edit);
+                        if let Some(placeholder) = json.and_then(|j| raw.stash(j, edit_placeholder))
+                        {
+                            return Ok((Some(placeholder), moves));
+                        }
                     }
-                }
-                Ok((
-                    workspace_edit(&snap, &view.vault, edit).map(|e| raw_edit(&raw, e)),
-                    moves,
-                ))
-            })
+                    Ok((
+                        workspace_edit(&snap, &view.vault, edit).map(|e| raw_edit(&raw, e)),
+                        moves,
+                    ))
+                },
+            )
             .await?;
         let answer = answer.map(|(edit, moves)| {
             self.state.expect_moves(moves);
@@ -1110,7 +1211,7 @@ impl LanguageServer for WikiLsp {
     }
 
     async fn will_rename_files(&self, params: RenameFilesParams) -> Result<Option<WorkspaceEdit>> {
-        self.read("will rename files", move |snap| {
+        self.read("will rename files", Scope::Never, move |snap| {
             let renames: Vec<(PathBuf, PathBuf)> = params
                 .files
                 .iter()
@@ -1139,95 +1240,99 @@ impl LanguageServer for WikiLsp {
         {
             return Ok(None);
         }
-        self.read("code action", move |snap| {
-            let uri = params.text_document.uri;
-            let view = snap.file(&uri)?;
-            let file = &view.file;
-            let a = file
-                .lines
-                .offset(&file.text, params.range.start, snap.encoding);
-            let b = file
-                .lines
-                .offset(&file.text, params.range.end, snap.encoding);
-            // A range that ends before it starts means the text between its ends.
-            let range = syntax::TextRange {
-                start: a.min(b),
-                end: a.max(b),
-            };
-            let options = ide::DiagnosticsOptions {
-                check_links: snap.indexed,
-                ..Default::default()
-            };
-            let version = snap.docs.get(&uri).map(|d| d.version);
-            let actions = ide::code_actions(&view.vault, file.id, range, options)
-                .into_iter()
-                .filter_map(|a| {
-                    let diag_range =
-                        file.lines
-                            .range(&file.text, a.diagnostic_range, snap.encoding);
-                    let diagnostic = params.context.diagnostics.iter().find(|d| {
-                        d.range == diag_range
-                            && d.code == Some(NumberOrString::String(a.diagnostic_code.into()))
-                    });
-                    let mut ops = Vec::new();
-                    if let Some((path, _)) = &a.edit.create {
-                        ops.push(DocumentChangeOperation::Op(ResourceOp::Create(
-                            CreateFile {
-                                uri: state::path_to_uri(path)?,
-                                // Not `ignoreIfExists`: Neovim then creates nothing.
-                                options: Some(CreateFileOptions {
-                                    overwrite: Some(false),
-                                    ignore_if_exists: None,
-                                }),
-                                annotation_id: None,
-                            },
-                        )));
-                    }
-                    // One TextDocumentEdit per file, in the order files first appear.
-                    let mut docs: Vec<TextDocumentEdit> = Vec::new();
-                    for e in a.edit.edits {
-                        let (edit_uri, edit_version, range) = match &e.target {
-                            ide::EditTarget::Note(id) if *id == file.id => (
-                                uri.clone(),
-                                version,
-                                file.lines.range(&file.text, e.range, snap.encoding),
-                            ),
-                            ide::EditTarget::Note(_) => return None,
-                            ide::EditTarget::NewFile(path) => {
-                                (state::path_to_uri(path)?, None, Range::default())
-                            }
-                        };
-                        let edit = OneOf::Left(TextEdit {
-                            range,
-                            new_text: e.new_text,
+        self.read(
+            "code action",
+            Scope::Document(params.text_document.uri.clone()),
+            move |snap| {
+                let uri = params.text_document.uri;
+                let view = snap.file(&uri)?;
+                let file = &view.file;
+                let a = file
+                    .lines
+                    .offset(&file.text, params.range.start, snap.encoding);
+                let b = file
+                    .lines
+                    .offset(&file.text, params.range.end, snap.encoding);
+                // A range that ends before it starts means the text between its ends.
+                let range = syntax::TextRange {
+                    start: a.min(b),
+                    end: a.max(b),
+                };
+                let options = ide::DiagnosticsOptions {
+                    check_links: snap.indexed,
+                    ..Default::default()
+                };
+                let version = snap.docs.get(&uri).map(|d| d.version);
+                let actions = ide::code_actions(&view.vault, file.id, range, options)
+                    .into_iter()
+                    .filter_map(|a| {
+                        let diag_range =
+                            file.lines
+                                .range(&file.text, a.diagnostic_range, snap.encoding);
+                        let diagnostic = params.context.diagnostics.iter().find(|d| {
+                            d.range == diag_range
+                                && d.code == Some(NumberOrString::String(a.diagnostic_code.into()))
                         });
-                        match docs.iter_mut().find(|d| d.text_document.uri == edit_uri) {
-                            Some(d) => d.edits.push(edit),
-                            None => docs.push(TextDocumentEdit {
-                                text_document: OptionalVersionedTextDocumentIdentifier {
-                                    uri: edit_uri,
-                                    version: edit_version,
+                        let mut ops = Vec::new();
+                        if let Some((path, _)) = &a.edit.create {
+                            ops.push(DocumentChangeOperation::Op(ResourceOp::Create(
+                                CreateFile {
+                                    uri: state::path_to_uri(path)?,
+                                    // Not `ignoreIfExists`: Neovim then creates nothing.
+                                    options: Some(CreateFileOptions {
+                                        overwrite: Some(false),
+                                        ignore_if_exists: None,
+                                    }),
+                                    annotation_id: None,
                                 },
-                                edits: vec![edit],
-                            }),
+                            )));
                         }
-                    }
-                    ops.extend(docs.into_iter().map(DocumentChangeOperation::Edit));
-                    Some(CodeActionOrCommand::CodeAction(CodeAction {
-                        title: a.title,
-                        kind: Some(CodeActionKind::QUICKFIX),
-                        diagnostics: diagnostic.map(|d| vec![d.clone()]),
-                        edit: Some(WorkspaceEdit {
-                            document_changes: Some(DocumentChanges::Operations(ops)),
+                        // One TextDocumentEdit per file, in the order files first appear.
+                        let mut docs: Vec<TextDocumentEdit> = Vec::new();
+                        for e in a.edit.edits {
+                            let (edit_uri, edit_version, range) = match &e.target {
+                                ide::EditTarget::Note(id) if *id == file.id => (
+                                    uri.clone(),
+                                    version,
+                                    file.lines.range(&file.text, e.range, snap.encoding),
+                                ),
+                                ide::EditTarget::Note(_) => return None,
+                                ide::EditTarget::NewFile(path) => {
+                                    (state::path_to_uri(path)?, None, Range::default())
+                                }
+                            };
+                            let edit = OneOf::Left(TextEdit {
+                                range,
+                                new_text: e.new_text,
+                            });
+                            match docs.iter_mut().find(|d| d.text_document.uri == edit_uri) {
+                                Some(d) => d.edits.push(edit),
+                                None => docs.push(TextDocumentEdit {
+                                    text_document: OptionalVersionedTextDocumentIdentifier {
+                                        uri: edit_uri,
+                                        version: edit_version,
+                                    },
+                                    edits: vec![edit],
+                                }),
+                            }
+                        }
+                        ops.extend(docs.into_iter().map(DocumentChangeOperation::Edit));
+                        Some(CodeActionOrCommand::CodeAction(CodeAction {
+                            title: a.title,
+                            kind: Some(CodeActionKind::QUICKFIX),
+                            diagnostics: diagnostic.map(|d| vec![d.clone()]),
+                            edit: Some(WorkspaceEdit {
+                                document_changes: Some(DocumentChanges::Operations(ops)),
+                                ..Default::default()
+                            }),
+                            is_preferred: a.preferred.then_some(true),
                             ..Default::default()
-                        }),
-                        is_preferred: a.preferred.then_some(true),
-                        ..Default::default()
-                    }))
-                })
-                .collect::<Vec<_>>();
-            (!actions.is_empty()).then_some(actions)
-        })
+                        }))
+                    })
+                    .collect::<Vec<_>>();
+                (!actions.is_empty()).then_some(actions)
+            },
+        )
         .await
     }
 
@@ -1241,7 +1346,7 @@ impl LanguageServer for WikiLsp {
         let Some(path) = path else { return Ok(item) };
         let heading = (item.kind == Some(CompletionItemKind::MODULE)).then(|| item.label.clone());
         let preview = self
-            .read("completion resolve", move |snap| {
+            .read("completion resolve", Scope::Never, move |snap| {
                 let id = snap.vault.note_by_path(&path)?;
                 ide::note_preview(&snap.vault, id, heading.as_deref())
             })
@@ -1291,7 +1396,7 @@ impl WikiLsp {
     }
 
     async fn debug_panic(&self, _: serde_json::Value) -> Result<serde_json::Value> {
-        self.read("debug panic", |_| -> serde_json::Value {
+        self.read("debug panic", Scope::Never, |_| -> serde_json::Value {
             panic!("a deliberate panic (wikilsp/debugPanic)")
         })
         .await
@@ -1300,8 +1405,10 @@ impl WikiLsp {
     /// How many notes the process parsed and what the index holds (tests of incremental
     /// updates and of memory).
     async fn debug_stats(&self, _: serde_json::Value) -> Result<serde_json::Value> {
-        self.read("debug stats", |snap| {
+        let skipped = self.skipped.clone();
+        self.read("debug stats", Scope::Never, move |snap| {
             json!({
+                "skipped": skipped.load(Ordering::Relaxed),
                 "parses": crate::syntax::parse_count(),
                 "indexed": snap.indexed,
                 "vault": snap.vault.memory_report(),
@@ -1325,12 +1432,22 @@ impl WikiLsp {
 
     /// A request that takes `ms` milliseconds: of a blocking thread, as a long one does, with
     /// `"blocking": true`; else of an async wait (which a cancellation ends at once).
+    /// `{"ms": N}`: every request from now on waits N milliseconds on its blocking thread
+    /// before its work (0 ends that), so that a test can edit or cancel while it is in flight.
+    async fn debug_delay(&self, params: serde_json::Value) -> Result<serde_json::Value> {
+        let ms = params.get("ms").and_then(|v| v.as_u64()).unwrap_or(0);
+        self.test_delay.store(ms, Ordering::Relaxed);
+        Ok(json!(ms))
+    }
+
     async fn debug_sleep(&self, params: serde_json::Value) -> Result<serde_json::Value> {
         let ms = params.get("ms").and_then(|v| v.as_u64()).unwrap_or(1000);
         let duration = std::time::Duration::from_millis(ms);
         if params.get("blocking").and_then(|v| v.as_bool()) == Some(true) {
-            self.read("debug sleep", move |_| std::thread::sleep(duration))
-                .await?;
+            self.read("debug sleep", Scope::Never, move |_| {
+                std::thread::sleep(duration)
+            })
+            .await?;
         } else {
             tokio::time::sleep(duration).await;
         }
@@ -1344,8 +1461,10 @@ impl WikiLsp {
             .get("uri")
             .and_then(|u| u.as_str())
             .and_then(|u| u.parse::<Uri>().ok());
-        self.read("debug state", move |snap| snap.debug_state(uri.as_ref()))
-            .await
+        self.read("debug state", Scope::Never, move |snap| {
+            snap.debug_state(uri.as_ref())
+        })
+        .await
     }
 
     fn start_own_watcher(&self) {
