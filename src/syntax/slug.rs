@@ -11,6 +11,13 @@
 /// `Russia's strategy: high-profile deaths` → `russias_strategy_highprofile_deaths`.
 pub fn slug(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    slug_into(text, &mut out);
+    out
+}
+
+/// [`slug`] into a buffer the caller reuses.
+pub fn slug_into(text: &str, out: &mut String) {
+    out.clear();
     // A separator is only written once a letter follows it, which both collapses runs and trims
     // both ends without a second pass.
     let mut pending_sep = false;
@@ -26,7 +33,7 @@ pub fn slug(text: &str) -> String {
                 pending_sep = true;
             }
         }
-        return out;
+        return;
     }
     for c in text.chars() {
         if c.is_alphanumeric() {
@@ -34,12 +41,11 @@ pub fn slug(text: &str) -> String {
                 out.push('_');
             }
             pending_sep = false;
-            push_lower_alnum(&mut out, c);
+            push_lower_alnum(out, c);
         } else if c == '_' || c.is_whitespace() {
             pending_sep = true;
         }
     }
-    out
 }
 
 /// The loose key of a name: only its letters and digits, lower-cased, so that `U.S. high-profile`,

@@ -128,6 +128,98 @@ fn slice_start(path: &Path, rel_path: &str, stem: &str) -> Option<u16> {
     same.then(|| u16::try_from(start).ok()).flatten()
 }
 
+thread_local! {
+    /// What [`Note::new`] builds a note's keys and relative path in: notes are made by the
+    /// hundred thousand at start-up, and these took a dozen small allocations each.
+    static NOTE_SCRATCH: std::cell::RefCell<NoteScratch> = Default::default();
+}
+
+#[derive(Default)]
+struct NoteScratch {
+    /// The keys of one kind, one after another, with their ranges.
+    found: String,
+    ranges: Vec<(u32, u32)>,
+    /// One key.
+    one: String,
+    /// The keys of both kinds, joined.
+    joined: String,
+    rel_path: String,
+}
+
+impl NoteScratch {
+    /// A note's `keys` (see [`Note`]) from its names (stem, title, aliases), and whether the
+    /// stem is the title's slug.
+    fn keys(&mut self, stem: &str, title: &str, aliases: &[String]) -> (Box<str>, bool) {
+        let NoteScratch {
+            found,
+            ranges,
+            one,
+            joined,
+            ..
+        } = self;
+        joined.clear();
+        let mut stem_is_title_slug = false;
+        for kind in [KeyKind::Slug, KeyKind::Loose] {
+            found.clear();
+            ranges.clear();
+            let names = [stem, title]
+                .into_iter()
+                .chain(aliases.iter().map(String::as_str));
+            for (n, name) in names.enumerate() {
+                match kind {
+                    KeyKind::Slug => syntax::slug_into(name, one),
+                    KeyKind::Loose => syntax::loose_key_into(name, one),
+                }
+                if kind == KeyKind::Slug && n == 1 {
+                    stem_is_title_slug = one == stem;
+                }
+                if !one.is_empty() {
+                    let a = found.len() as u32;
+                    found.push_str(one);
+                    ranges.push((a, found.len() as u32));
+                }
+            }
+            let at = |r: &(u32, u32)| &found[r.0 as usize..r.1 as usize];
+            ranges.sort_unstable_by(|x, y| at(x).cmp(at(y)));
+            ranges.dedup_by(|x, y| at(x) == at(y));
+            if kind == KeyKind::Loose {
+                joined.push(KINDS_SEPARATOR);
+            }
+            for (k, r) in ranges.iter().enumerate() {
+                if k > 0 {
+                    joined.push(KEY_SEPARATOR);
+                }
+                joined.push_str(at(r));
+            }
+        }
+        // Only the separator of the kinds: the note has no key at all.
+        let keys = if joined.len() == KINDS_SEPARATOR.len_utf8() {
+            Box::default()
+        } else {
+            Box::from(joined.as_str())
+        };
+        (keys, stem_is_title_slug)
+    }
+
+    /// `rel`'s components joined by `/`.
+    fn rel_path(&mut self, rel: &Path) -> &str {
+        self.rel_path.clear();
+        for (k, c) in rel.components().enumerate() {
+            if k > 0 {
+                self.rel_path.push('/');
+            }
+            self.rel_path.push_str(&c.as_os_str().to_string_lossy());
+        }
+        &self.rel_path
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Slug,
+    Loose,
+}
+
 /// Text that [`Note::new`] found to be UTF-8 (its path is private, so it stays so).
 fn checked_utf8(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).expect("a note's path was checked to be UTF-8")
@@ -148,50 +240,31 @@ impl Note {
         link_keys: Box<[u32]>,
     ) -> Note {
         let root = roots.iter().position(|r| path.starts_with(r));
+        let path = path.into_boxed_path();
         let rel = match root {
             Some(i) => path.strip_prefix(&roots[i]).unwrap_or(&path),
             None => path.file_name().map(Path::new).unwrap_or(&path),
         };
-        let rel_path = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
         let stem = path
             .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
+            .map(|s| s.to_string_lossy())
             .unwrap_or_default();
         let title = parsed.title().unwrap_or(&stem);
-        let names = || {
-            std::iter::once(stem.as_str())
-                .chain(std::iter::once(title))
-                .chain(parsed.aliases().iter().map(String::as_str))
-        };
-        let keys_of = |f: fn(&str) -> String| -> Vec<String> {
-            let mut keys: Vec<String> = names().map(f).filter(|k| !k.is_empty()).collect();
-            keys.sort();
-            keys.dedup();
-            keys
-        };
-        let (slugs, loose_keys) = (keys_of(syntax::slug), keys_of(syntax::loose_key));
-        let keys = if slugs.is_empty() && loose_keys.is_empty() {
-            String::new()
-        } else {
-            let mut keys = slugs.join(&KEY_SEPARATOR.to_string());
-            keys.push(KINDS_SEPARATOR);
-            keys.push_str(&loose_keys.join(&KEY_SEPARATOR.to_string()));
-            keys
-        };
-        let stem_is_title_slug = syntax::slug(title) == stem;
-        let path = path.into_boxed_path();
-        let rel_start = slice_start(&path, &rel_path, &stem);
-        let spilled = match rel_start {
-            Some(_) => None,
-            None => Some(Box::new(SpilledNames {
-                rel_path: rel_path.into(),
-                stem: stem.into(),
-            })),
-        };
+        let (keys, stem_is_title_slug, rel_start, spilled) =
+            NOTE_SCRATCH.with_borrow_mut(|scratch| {
+                let (keys, stem_is_title_slug) =
+                    scratch.keys(&stem, title, parsed.aliases());
+                let rel_path = scratch.rel_path(rel);
+                let rel_start = slice_start(&path, rel_path, &stem);
+                let spilled = match rel_start {
+                    Some(_) => None,
+                    None => Some(Box::new(SpilledNames {
+                        rel_path: rel_path.into(),
+                        stem: stem.as_ref().into(),
+                    })),
+                };
+                (keys, stem_is_title_slug, rel_start, spilled)
+            });
         let root = root.map_or(NO_ROOT, |i| {
             u32::try_from(i)
                 .ok()
@@ -208,7 +281,7 @@ impl Note {
             parsed: Arc::new(parsed),
             open_text: None,
             link_keys,
-            keys: keys.into(),
+            keys,
             spilled,
             root,
             rel_start: rel_start.unwrap_or(0),
