@@ -14,7 +14,8 @@ pub use lines::LineMap;
 pub use names::forget_shared_names;
 pub use parse::{parse_count, parse_note, parse_note_for_index, parse_note_slim};
 pub use slug::{
-    key_hash, last_segment, link_key_into, loose_key, loose_key_into, slug, slug_into, strip_note_extension,
+    key_hash, last_segment, link_key_into, loose_key, loose_key_into, slug, slug_into,
+    strip_note_extension,
 };
 
 /// A link's target or heading as written. Cheap to clone, one pointer wide: the index shares one

@@ -252,8 +252,7 @@ impl Note {
         let title = parsed.title().unwrap_or(&stem);
         let (keys, stem_is_title_slug, rel_start, spilled) =
             NOTE_SCRATCH.with_borrow_mut(|scratch| {
-                let (keys, stem_is_title_slug) =
-                    scratch.keys(&stem, title, parsed.aliases());
+                let (keys, stem_is_title_slug) = scratch.keys(&stem, title, parsed.aliases());
                 let rel_path = scratch.rel_path(rel);
                 let rel_start = slice_start(&path, rel_path, &stem);
                 let spilled = match rel_start {
@@ -580,6 +579,16 @@ fn name_hash(key: &[u8]) -> u64 {
 /// A path's [`name_hash`].
 fn path_hash(path: &Path) -> u64 {
     name_hash(path.as_os_str().as_encoded_bytes())
+}
+
+/// `text` lower-cased as `str::to_lowercase` does, into a reused buffer.
+fn lower_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        out.extend(text.bytes().map(|b| b.to_ascii_lowercase() as char));
+    } else {
+        out.push_str(&text.to_lowercase());
+    }
 }
 
 /// Whether `text` lower-cased (as `str::to_lowercase` does) is `lower`.
@@ -1193,13 +1202,32 @@ impl Vault {
         // the keys borrowed from the notes where they are stored.
         let name_map = |kind: usize| -> NameMap {
             let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(notes.len());
+            let mut lower = String::new();
             for (i, note) in notes.iter().enumerate() {
-                if kind == 5 {
-                    pairs.push((path_hash(&note.path), i as u32));
-                } else {
-                    note_keys_into(note, kind, |k| {
+                // Each note's path and keys lie apart in memory: fetched a few notes ahead.
+                if let Some(ahead) = notes.get(i + 8) {
+                    match kind {
+                        3 | 4 => prefetch(ahead.keys.as_ptr()),
+                        _ => prefetch(ahead.path.as_os_str().as_encoded_bytes().as_ptr()),
+                    }
+                }
+                match kind {
+                    5 => pairs.push((path_hash(&note.path), i as u32)),
+                    // `note_keys_into`'s lower-cased names, made in one buffer.
+                    0 | 2 if note.root().is_some() => {
+                        let name = if kind == 0 {
+                            note.link_path()
+                        } else {
+                            note.stem()
+                        };
+                        lower_into(name, &mut lower);
+                        if !lower.is_empty() {
+                            pairs.push((name_hash(lower.as_bytes()), i as u32));
+                        }
+                    }
+                    _ => note_keys_into(note, kind, |k| {
                         pairs.push((name_hash(k.as_bytes()), i as u32))
-                    });
+                    }),
                 }
             }
             pairs.sort_unstable();
@@ -1533,6 +1561,15 @@ fn group_links(notes: &[Note]) -> Vec<(Name, KeyLinks)> {
             .fold(
                 || vec![Vec::new(); PER_BATCH],
                 |mut shards: Places, (i, note)| {
+                    // Each note's keys and links lie apart in memory: fetched a few notes
+                    // ahead, the shared note first, then its links (see `prefetch`).
+                    if let Some(ahead) = notes.get(i + 8) {
+                        prefetch(ahead.link_keys.as_ptr());
+                        prefetch(std::ptr::from_ref(&ahead.parsed.links));
+                    }
+                    if let Some(ahead) = notes.get(i + 4) {
+                        prefetch(ahead.parsed.links.as_ptr());
+                    }
                     for (j, &hash) in note.link_keys.iter().enumerate() {
                         let shard = hash as usize % LINK_SHARDS;
                         if hash != 0 && shard / PER_BATCH == batch {
