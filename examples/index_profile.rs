@@ -10,6 +10,7 @@ fn main() {
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("WIKILSP_LOG"))
         .with_writer(std::io::stderr)
         .init();
+    wikilsp::tune_allocator();
     let root = std::path::PathBuf::from(std::env::args().nth(1).expect("a folder"));
     let root = root.canonicalize().unwrap();
     let t = Instant::now();

@@ -28,6 +28,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    wikilsp::tune_allocator();
     match cli.command {
         None | Some(Command::Serve) => {
             init_logging();
