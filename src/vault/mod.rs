@@ -941,7 +941,13 @@ impl Vault {
 
     /// Whether any note answers to this loose key (if none does, a link with it is broken).
     pub fn has_loose_key(&self, key: &str) -> bool {
-        !self.lookup(4, key).is_empty()
+        // The first note that answers will do: `lookup` would check (and copy) them all.
+        self.by_loose
+            .get(&name_hash(key.as_bytes()))
+            .is_some_and(|ids| {
+                ids.iter()
+                    .any(|&id| self.note(id).is_some_and(|n| note_has_key(n, 4, key)))
+            })
     }
 
     /// How many links in the vault use one of the note's names (a ranking signal, not an exact
@@ -1247,6 +1253,7 @@ impl Vault {
         vault.by_slug = slug;
         vault.by_loose = loose;
         vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
+        let t_notes = t.elapsed();
         vault.missing = links
             .par_iter()
             .with_min_len(1024)
@@ -1255,7 +1262,9 @@ impl Vault {
             .collect::<Vec<_>>()
             .into_iter()
             .collect();
+        let t_missing = t.elapsed();
         vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        let t_by_key = t.elapsed();
         let counts: Vec<u32> = (0..vault.notes.len())
             .into_par_iter()
             .with_min_len(1024)
@@ -1272,6 +1281,9 @@ impl Vault {
         tracing::debug!(
             ?t_links,
             ?t_keys,
+            ?t_notes,
+            ?t_missing,
+            ?t_by_key,
             done = ?t.elapsed(),
             "index build phases"
         );
