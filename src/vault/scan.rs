@@ -582,7 +582,7 @@ pub(super) fn scan_folders_with<T: Send>(
                 }
             }
         })
-        .flatten()
+        .flatten_iter()
         .collect();
     (notes, errors.into_inner().unwrap())
 }
