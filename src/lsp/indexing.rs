@@ -142,10 +142,14 @@ pub fn start(
 /// own way: there it does nothing.
 pub(super) fn give_back_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `malloc_trim` only releases free memory of glibc's own arenas; no pointer the
-    // program holds is touched.
-    unsafe {
-        libc::malloc_trim(0);
+    {
+        let t = std::time::Instant::now();
+        // SAFETY: `malloc_trim` only releases free memory of glibc's own arenas; no pointer
+        // the program holds is touched.
+        unsafe {
+            libc::malloc_trim(0);
+        }
+        tracing::debug!(took = ?t.elapsed(), "freed memory given back");
     }
 }
 
