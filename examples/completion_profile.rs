@@ -7,6 +7,7 @@ use wikilsp::syntax::parse_note;
 use wikilsp::vault::{Detail, Vault, scan_folders};
 
 fn main() {
+    wikilsp::tune_allocator();
     let mut args = std::env::args().skip(1);
     let root = std::path::PathBuf::from(args.next().expect("a folder"));
     let query = args.next().unwrap_or_else(|| "ma".to_string());

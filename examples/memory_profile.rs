@@ -47,6 +47,7 @@ fn heap(label: &str) {
 }
 
 fn main() {
+    wikilsp::tune_allocator();
     let root = std::path::PathBuf::from(std::env::args().nth(1).expect("a folder"));
     let root = root.canonicalize().unwrap();
     rss("start");

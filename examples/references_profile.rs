@@ -6,6 +6,7 @@ use wikilsp::ide::{FilePosition, references};
 use wikilsp::vault::{Detail, Vault, scan_folders};
 
 fn main() {
+    wikilsp::tune_allocator();
     let root = std::path::PathBuf::from(std::env::args().nth(1).expect("a folder"));
     let root = root.canonicalize().unwrap();
     let (notes, _) = scan_folders(
