@@ -1048,8 +1048,11 @@ impl Vault {
         let find = |sources: &[NoteId]| {
             let mut out = Vec::new();
             let mut buf = String::new();
-            // Links repeat a few spellings from a few folders: each pair is resolved once.
-            let mut verdicts: HashMap<(&str, &[u8]), bool> = HashMap::default();
+            // Links repeat a few spellings from a few folders: each pair is resolved once. A
+            // spelling is known by its shared name's address, which spares reading its text
+            // (a wait on memory per link of a hub); a spelling shared under two addresses is
+            // only resolved twice.
+            let mut verdicts: HashMap<(usize, &[u8]), bool> = HashMap::default();
             self.for_each_note_ahead(
                 sources,
                 |&id| id,
@@ -1063,12 +1066,17 @@ impl Vault {
                         };
                         // The hash matched; the spellings of the key confirm it without
                         // recomputing.
-                        let spelled = links.spellings.iter().any(|s| *s.0 == *link.target);
+                        let spelled = links
+                            .spellings
+                            .iter()
+                            .any(|s| Name::ptr_eq(&s.0, &link.target))
+                            || links.spellings.iter().any(|s| s.0 == link.target);
                         if !spelled && !has_link_key(&link.target, key, &mut buf) {
                             continue;
                         }
+                        let spelling = link.target.as_ptr() as usize;
                         let verdict = *verdicts
-                            .entry((link.target.as_str(), folder_bytes(&from.path)))
+                            .entry((spelling, folder_bytes(&from.path)))
                             .or_insert_with(|| keep(&self.resolve(&link.target, &from.path)));
                         if verdict {
                             out.push(pick(source, i, link));
