@@ -954,13 +954,21 @@ impl Vault {
     /// backlink count: a link may use the name and still resolve elsewhere); 0 for a note
     /// outside every workspace folder.
     pub fn link_count(&self, note: &Note) -> u32 {
+        self.link_count_with(note, |_| {})
+    }
+
+    /// [`Vault::link_count`], showing `seen` each link group the note answers to.
+    fn link_count_with(&self, note: &Note, mut seen: impl FnMut(&Arc<KeyLinks>)) -> u32 {
         if note.root().is_none() {
             // Outside every workspace folder: no link leads to it.
             return 0;
         }
         note.loose_keys()
             .filter_map(|k| self.links_by_key.get(k))
-            .map(|k| k.total())
+            .map(|links| {
+                seen(links);
+                links.total()
+            })
             .sum()
     }
 
@@ -1262,26 +1270,51 @@ impl Vault {
         vault.by_loose = loose;
         vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
         let t_notes = t.elapsed();
-        vault.missing = links
-            .par_iter()
-            .with_min_len(1024)
-            .filter(|(k, _)| !vault.has_loose_key(k))
-            .map(|(k, _)| (k.clone(), ()))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect();
-        let t_missing = t.elapsed();
-        vault.links_by_key = links.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        vault.links_by_key = SharedMap::from_vec_par(
+            links
+                .into_par_iter()
+                .with_min_len(1024)
+                .map(|(k, v)| (k, Arc::new(v)))
+                .collect(),
+        );
         let t_by_key = t.elapsed();
-        let counts: Vec<u32> = (0..vault.notes.len())
+        // Each note's link count; on the way, the link groups that some note answers to. The
+        // others are the missing targets: found so, a key is never looked up again and
+        // checked against the notes (a chain of waits on memory per key).
+        const CHUNK: usize = 4096;
+        let pieces: Vec<(Vec<u32>, Vec<usize>)> = (0..vault.notes.len().div_ceil(CHUNK))
             .into_par_iter()
-            .with_min_len(1024)
-            .map(|i| {
-                vault
-                    .note(NoteId(i as u32))
-                    .map_or(0, |n| vault.link_count(n))
+            .map(|c| {
+                let ids = c * CHUNK..((c + 1) * CHUNK).min(vault.notes.len());
+                let mut counts = Vec::with_capacity(ids.len());
+                let mut answered = Vec::new();
+                for i in ids {
+                    counts.push(vault.note(NoteId(i as u32)).map_or(0, |n| {
+                        vault.link_count_with(n, |links| answered.push(Arc::as_ptr(links) as usize))
+                    }));
+                }
+                (counts, answered)
             })
             .collect();
+        let mut counts = Vec::with_capacity(vault.notes.len());
+        let mut answered = Vec::new();
+        for (c, a) in pieces {
+            counts.extend(c);
+            answered.extend(a);
+        }
+        answered.par_sort_unstable();
+        answered.dedup();
+        vault.missing = vault
+            .links_by_key
+            .iter()
+            .filter(|(_, links)| {
+                answered
+                    .binary_search(&(Arc::as_ptr(links) as usize))
+                    .is_err()
+            })
+            .map(|(k, _)| (k.clone(), ()))
+            .collect();
+        let t_missing = t.elapsed();
         vault.link_counts = counts.into_iter().collect();
         vault.by_path = by_path;
         vault.note_count = vault.notes.len();
@@ -1290,8 +1323,8 @@ impl Vault {
             ?t_links,
             ?t_keys,
             ?t_notes,
-            ?t_missing,
             ?t_by_key,
+            ?t_missing,
             done = ?t.elapsed(),
             "index build phases"
         );

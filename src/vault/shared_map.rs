@@ -158,16 +158,56 @@ impl<K: Hash + Eq + Clone, V: Clone> SharedMap<K, V> {
     }
 }
 
+/// How many shards a map built in one go from `len` keys gets.
+fn shards_for(len: usize) -> usize {
+    len.div_ceil(PER_SHARD).clamp(MIN_SHARDS, MAX_SHARDS)
+}
+
+impl<K: Hash + Eq + Clone + Send + Sync, V: Clone + Send + Sync> SharedMap<K, V> {
+    /// The map of `entries` (distinct keys), as `collect` makes it, with the keys hashed and
+    /// the shards filled on all cores: the index's link groups are a hundred thousand keys
+    /// whose texts lie all over memory.
+    pub fn from_vec_par(entries: Vec<(K, V)>) -> Self {
+        use rayon::prelude::*;
+        if entries.is_empty() {
+            return SharedMap::default();
+        }
+        let count = shards_for(entries.len());
+        let places: Vec<u32> = entries
+            .par_iter()
+            .with_min_len(1024)
+            .map(|(k, _)| shard_of(k, count) as u32)
+            .collect();
+        let mut sizes = vec![0usize; count];
+        for &s in &places {
+            sizes[s as usize] += 1;
+        }
+        let mut buckets: Vec<Vec<(K, V)>> = sizes.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for (entry, s) in entries.into_iter().zip(places) {
+            buckets[s as usize].push(entry);
+        }
+        let shards: Vec<Shard<K, V>> = buckets
+            .into_par_iter()
+            .with_min_len(16)
+            .map(|bucket| {
+                let mut shard = FxHashMap::with_capacity_and_hasher(bucket.len(), FxBuildHasher);
+                shard.extend(bucket);
+                Arc::new(shard)
+            })
+            .collect();
+        SharedMap {
+            shards: Some(Arc::new(shards)),
+        }
+    }
+}
+
 impl<K: Hash + Eq + Clone, V: Clone> FromIterator<(K, V)> for SharedMap<K, V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let entries: Vec<(K, V)> = iter.into_iter().collect();
         if entries.is_empty() {
             return SharedMap::default();
         }
-        let count = entries
-            .len()
-            .div_ceil(PER_SHARD)
-            .clamp(MIN_SHARDS, MAX_SHARDS);
+        let count = shards_for(entries.len());
         // Each shard sized for its keys at once, rather than grown by doubling.
         let places: Vec<usize> = entries.iter().map(|(k, _)| shard_of(k, count)).collect();
         let mut sizes = vec![0usize; count];
@@ -240,6 +280,35 @@ mod tests {
             .filter(|&i| Arc::ptr_eq(&own[i], &shards[i]))
             .count();
         assert_eq!(shared, 1111);
+    }
+
+    #[test]
+    fn a_map_built_on_all_cores_is_the_map_collected() {
+        let entries: Vec<(String, u32)> = (0..20_000).map(|i| (format!("k{i}"), i)).collect();
+        let collected: SharedMap<String, u32> = entries.iter().cloned().collect();
+        let built = SharedMap::from_vec_par(entries.clone());
+        let shards = |m: &SharedMap<String, u32>| {
+            m.shards
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|s| s.len())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            shards(&built),
+            shards(&collected),
+            "the same keys in each shard"
+        );
+        for (k, v) in &entries {
+            assert_eq!(built.get(k.as_str()), Some(v));
+        }
+        assert_eq!(built.get("k20000"), None);
+        assert!(
+            SharedMap::<String, u32>::from_vec_par(Vec::new())
+                .shards
+                .is_none()
+        );
     }
 
     #[test]

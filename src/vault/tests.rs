@@ -880,3 +880,32 @@ fn link_keys_made_by_the_index_parse_are_those_the_note_would_compute() {
     }
     crate::syntax::forget_shared_names();
 }
+
+#[test]
+fn a_scan_finds_the_missing_targets_that_edits_one_by_one_find() {
+    let notes = [
+        (
+            "/vault/a.md",
+            "[[b]] [[c]] [[folder/d]] [[E alias]] [[ghost]] [[Outside]] [[b.md]]\n",
+        ),
+        ("/vault/b.md", "[[a]] [[ghost | Ghost]]\n"),
+        ("/vault/e.md", "---\naliases: [E alias]\n---\n[[c]]\n"),
+        // Outside every folder: it answers to no link, so `outside` stays missing.
+        ("/elsewhere/outside.md", "[[a]] [[nobody]]\n"),
+    ];
+    let scanned = notes
+        .iter()
+        .map(|(p, t)| ScannedNote {
+            path: PathBuf::from(p),
+            parsed: parse_note(t),
+        })
+        .collect();
+    let at_once = Vault::from_scan(vec![root()], scanned);
+    let mut one_by_one = Vault::new(vec![root()]);
+    for (p, t) in notes {
+        one_by_one.update(Path::new(p), parse_note(t), None);
+    }
+    assert_eq!(missing(&at_once), ["c", "d", "ghost", "nobody", "outside"]);
+    assert_eq!(missing(&at_once), missing(&one_by_one));
+    assert_link_counts_kept(&at_once);
+}
