@@ -390,11 +390,6 @@ impl Note {
         }
     }
 
-    /// [`Note::link_path`] lower-cased: what a `folder/topic` link is matched to.
-    pub fn rel_key(&self) -> String {
-        self.link_path().to_lowercase()
-    }
-
     /// The names a link may use for this note, besides its path: file stem, title, aliases.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         std::iter::once(self.stem())
@@ -1235,19 +1230,7 @@ impl Vault {
                 }
                 match kind {
                     5 => pairs.push((path_hash(&note.path), i as u32)),
-                    // `note_keys_into`'s lower-cased names, made in one buffer.
-                    0 | 2 if note.root().is_some() => {
-                        let name = if kind == 0 {
-                            note.link_path()
-                        } else {
-                            note.stem()
-                        };
-                        lower_into(name, &mut lower);
-                        if !lower.is_empty() {
-                            pairs.push((name_hash(lower.as_bytes()), i as u32));
-                        }
-                    }
-                    _ => note_keys_into(note, kind, |k| {
+                    _ => note_keys_into(note, kind, &mut lower, |k| {
                         pairs.push((name_hash(k.as_bytes()), i as u32))
                     }),
                 }
@@ -1521,39 +1504,42 @@ impl Vault {
     }
 }
 
-/// The keys of one kind under which a note is found, given one by one to `f` (borrowed from the
-/// note where it keeps them): 0 path, 1 stem, 2 lower stem, 3 slugs, 4 loose keys. Notes from
-/// outside the workspace folders are found under none.
-fn note_keys_into<'a>(note: &'a Note, kind: usize, mut f: impl FnMut(std::borrow::Cow<'a, str>)) {
-    use std::borrow::Cow;
+/// The keys of one kind under which a note is found, given one by one to `f`: 0 path, 1 stem,
+/// 2 lower stem, 3 slugs, 4 loose keys. The lower-cased ones are made in `lower` (the scan
+/// makes 200,000 of them), the others borrowed from the note. Notes from outside the workspace
+/// folders are found under none.
+fn note_keys_into(note: &Note, kind: usize, lower: &mut String, mut f: impl FnMut(&str)) {
     if note.root().is_none() {
         return;
     }
     match kind {
         0 | 2 => {
-            let key = if kind == 0 {
-                note.rel_key()
-            } else {
-                note.stem().to_lowercase()
-            };
-            if !key.is_empty() {
-                f(Cow::Owned(key));
+            lower_into(
+                if kind == 0 {
+                    note.link_path()
+                } else {
+                    note.stem()
+                },
+                lower,
+            );
+            if !lower.is_empty() {
+                f(lower);
             }
         }
         1 => {
             if !note.stem().is_empty() {
-                f(Cow::Borrowed(note.stem()));
+                f(note.stem());
             }
         }
-        3 => note.slugs().for_each(|k| f(Cow::Borrowed(k))),
-        _ => note.loose_keys().for_each(|k| f(Cow::Borrowed(k))),
+        3 => note.slugs().for_each(f),
+        _ => note.loose_keys().for_each(f),
     }
 }
 
 /// [`note_keys_into`] collected (an edit's; the scan hashes them as they come).
-fn note_names(note: &Note, kind: usize) -> Vec<std::borrow::Cow<'_, str>> {
+fn note_names(note: &Note, kind: usize) -> Vec<String> {
     let mut names = Vec::new();
-    note_keys_into(note, kind, |k| names.push(k));
+    note_keys_into(note, kind, &mut String::new(), |k| names.push(k.to_owned()));
     names
 }
 
