@@ -11,8 +11,10 @@ mod slug;
 mod timestamp;
 
 pub use lines::LineMap;
-pub use names::forget_shared_names;
-pub use parse::{parse_count, parse_note, parse_note_for_index, parse_note_slim};
+pub use names::{NO_NAME, NumberedName, ScanNames, forget_shared_names};
+pub use parse::{
+    parse_count, parse_note, parse_note_for_index, parse_note_for_scan, parse_note_slim,
+};
 pub use slug::{
     key_hash, last_segment, link_key_into, loose_key, loose_key_into, slug, slug_into,
     strip_note_extension,

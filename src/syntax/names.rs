@@ -1,5 +1,6 @@
 //! The names an index scan shares between notes: one copy of each link target per scanning
-//! thread, found through a table that a note's links look up all together, fetching ahead.
+//! worker, found through a table that a note's links look up all together, fetching ahead. A
+//! scan's tables also number the targets ([`ScanNames`]), which the index groups links by.
 //!
 //! Why not a hash set of names: at 100,000 notes a scanning thread holds about 110,000 distinct
 //! targets, and nearly every link looks up one that was last seen long ago. A hash set keeps its
@@ -55,44 +56,127 @@ pub(crate) fn name(s: &str, shared: bool) -> Name {
 /// Returns each link's [`key_hash`] of its link key (0 for an unclosed link or one without a
 /// key), which the table computes once per name.
 pub(crate) fn share_targets(text: &str, links: &mut [Link], targets: &[(u32, u32)]) -> Box<[u32]> {
-    debug_assert_eq!(links.len(), targets.len());
-    let target = |&(a, b): &(u32, u32)| &text[a as usize..b as usize];
-    NAMES.with_borrow_mut(|names| {
-        names.make_room(targets.len());
-        let mut hashes = std::mem::take(&mut names.hashes);
-        hashes.clear();
-        hashes.extend(targets.iter().map(|t| hash(target(t))));
-        // Every slot first, then the text of each name found there: the fetches of all links
-        // are under way together before the first comparison waits for its own.
-        for &h in &hashes {
-            super::prefetch(&names.slots[names.home(h)]);
+    NAMES.with_borrow_mut(|names| names.share(text, links, targets))
+}
+
+/// [`share_targets`] from a scan's table: returns each link's number in the scan
+/// ([`NO_NAME`] for an unclosed link or an empty target) instead of its key hash.
+pub(crate) fn share_numbered_targets(
+    text: &str,
+    links: &mut [Link],
+    targets: &[(u32, u32)],
+    names: &mut ScanNames,
+) -> Box<[u32]> {
+    names.table.share(text, links, targets)
+}
+
+/// What a link's number is when it has none: an unclosed link, or one with an empty target.
+pub const NO_NAME: u32 = u32::MAX;
+
+/// The link targets of one index scan, each spelling numbered: one table per worker of the
+/// scan, the numbers drawn from a counter they share, so that a number stands for one spelling
+/// in the whole scan.
+///
+/// Why: the index then groups the vault's millions of links by key through their numbers, one
+/// lookup in an array each, never reading a link again (its target, its text) nor hashing
+/// anything per link; the keys are made once per spelling ([`ScanNames::into_numbered`]).
+/// Two workers that meet one spelling give it two numbers; the grouping merges them by text.
+pub struct ScanNames {
+    table: NameTable,
+}
+
+/// A spelling a scan numbered: its number, the shared name, and its link key's [`key_hash`]
+/// (0: no key).
+#[derive(Debug, Clone)]
+pub struct NumberedName {
+    pub number: u32,
+    pub name: Name,
+    pub key: u32,
+}
+
+/// How many numbers a table takes from the shared counter at a time.
+const NUMBER_BLOCK: u32 = 4096;
+
+struct Numbers {
+    counter: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    next: u32,
+    end: u32,
+    /// The numbered names of the slots a table that started over let go of (the table's own
+    /// slots hold the others: no second list of a hundred thousand names).
+    let_go: Vec<NumberedName>,
+}
+
+impl Numbers {
+    /// The next number, or [`NO_NAME`] once the counter is spent (four billion spellings: more
+    /// than memory holds, each costing tens of bytes).
+    fn take(&mut self) -> u32 {
+        if self.next == self.end {
+            use std::sync::atomic::Ordering;
+            let start = self
+                .counter
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |c| {
+                    c.checked_add(NUMBER_BLOCK).filter(|&e| e < NO_NAME)
+                });
+            let Ok(start) = start else {
+                return NO_NAME;
+            };
+            (self.next, self.end) = (start, start + NUMBER_BLOCK);
         }
-        for &h in &hashes {
-            let slot = &names.slots[names.home(h)];
-            if slot.hash == h
-                && let Some(n) = &slot.name
-            {
-                // The name's header (length, count) sits just before its text.
-                super::prefetch(n.as_ptr().wrapping_sub(16));
-            }
+        self.next += 1;
+        self.next - 1
+    }
+}
+
+impl ScanNames {
+    /// A table whose numbers come from `counter` (shared by the tables of one scan).
+    pub fn new(counter: std::sync::Arc<std::sync::atomic::AtomicU32>) -> ScanNames {
+        ScanNames {
+            table: NameTable {
+                numbers: Some(Numbers {
+                    counter,
+                    next: 0,
+                    end: 0,
+                    let_go: Vec::new(),
+                }),
+                ..NameTable::default()
+            },
         }
-        let keys = links
-            .iter_mut()
-            .zip(targets)
-            .zip(&hashes)
-            .map(|((link, t), &h)| {
-                let s = target(t);
-                if s.is_empty() {
-                    return 0;
-                }
-                let (name, key) = names.get_or_insert(s, h);
-                link.target = name;
-                if link.closed() { key } else { 0 }
+    }
+
+    /// The number of `name` (made shared in this table when new), for a link made elsewhere;
+    /// [`NO_NAME`] for an empty name.
+    pub fn number(&mut self, name: &Name) -> u32 {
+        if name.is_empty() {
+            return NO_NAME;
+        }
+        self.table.make_room(1);
+        self.table.get_or_insert(name, hash(name)).2
+    }
+
+    /// How many spellings it numbered.
+    pub fn len(&self) -> usize {
+        let let_go = self.table.numbers.as_ref().map_or(0, |n| n.let_go.len());
+        self.table.len + let_go
+    }
+
+    /// Whether it numbered nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds every spelling it numbered to `out`, in no particular order; the table is gone.
+    pub fn numbered_into(self, out: &mut Vec<NumberedName>) {
+        let NameTable { slots, numbers, .. } = self.table;
+        out.extend(numbers.into_iter().flat_map(|n| n.let_go));
+        out.extend(slots.into_iter().filter_map(|slot| {
+            let name = slot.name?;
+            (slot.number != NO_NAME).then_some(NumberedName {
+                number: slot.number,
+                name,
+                key: slot.key,
             })
-            .collect();
-        names.hashes = hashes;
-        keys
-    })
+        }));
+    }
 }
 
 fn hash(s: &str) -> u64 {
@@ -108,6 +192,8 @@ struct NameTable {
     hashes: Vec<u64>,
     /// Where a new name's link key is made.
     key: String,
+    /// A scan's table numbers its names (see [`ScanNames`]).
+    numbers: Option<Numbers>,
 }
 
 #[derive(Default, Clone)]
@@ -117,6 +203,8 @@ struct Slot {
     name: Option<Name>,
     /// The [`key_hash`] of the name read as a link target.
     key: u32,
+    /// Its number in a scan ([`NO_NAME`] in a table that numbers nothing).
+    number: u32,
 }
 
 impl NameTable {
@@ -130,7 +218,17 @@ impl NameTable {
     /// fetched ahead stay where they are.
     fn make_room(&mut self, more: usize) {
         if self.len + more > NAMES_LIMIT {
-            self.slots = Vec::new();
+            let slots = std::mem::take(&mut self.slots);
+            if let Some(numbers) = &mut self.numbers {
+                numbers.let_go.extend(slots.into_iter().filter_map(|slot| {
+                    let name = slot.name?;
+                    (slot.number != NO_NAME).then_some(NumberedName {
+                        number: slot.number,
+                        name,
+                        key: slot.key,
+                    })
+                }));
+            }
             self.len = 0;
         }
         let need = ((self.len + more) * 2).max(MIN_SLOTS).next_power_of_two();
@@ -149,29 +247,79 @@ impl NameTable {
         }
     }
 
-    /// The shared copy of `s` (whose hash is `h`) and its key hash, added when missing. There
-    /// is room.
-    fn get_or_insert(&mut self, s: &str, h: u64) -> (Name, u32) {
+    /// The shared copy of `s` (whose hash is `h`), its key hash and its number, added when
+    /// missing. There is room.
+    fn get_or_insert(&mut self, s: &str, h: u64) -> (Name, u32, u32) {
         let mask = self.slots.len() - 1;
         let mut i = self.home(h);
         loop {
             let slot = &self.slots[i];
             match &slot.name {
                 None => break,
-                Some(n) if slot.hash == h && n.as_str() == s => return (n.clone(), slot.key),
+                Some(n) if slot.hash == h && n.as_str() == s => {
+                    return (n.clone(), slot.key, slot.number);
+                }
                 Some(_) => i = (i + 1) & mask,
             }
         }
         link_key_into(s, &mut self.key);
         let key = key_hash(&self.key);
         let n = Name::from(s);
+        let number = self.numbers.as_mut().map_or(NO_NAME, Numbers::take);
         self.slots[i] = Slot {
             hash: h,
             name: Some(n.clone()),
             key,
+            number,
         };
         self.len += 1;
-        (n, key)
+        (n, key, number)
+    }
+
+    /// See [`share_targets`]: key hashes, or numbers in a scan's table.
+    fn share(&mut self, text: &str, links: &mut [Link], targets: &[(u32, u32)]) -> Box<[u32]> {
+        debug_assert_eq!(links.len(), targets.len());
+        let target = |&(a, b): &(u32, u32)| &text[a as usize..b as usize];
+        self.make_room(targets.len());
+        let mut hashes = std::mem::take(&mut self.hashes);
+        hashes.clear();
+        hashes.extend(targets.iter().map(|t| hash(target(t))));
+        // Every slot first, then the text of each name found there: the fetches of all links
+        // are under way together before the first comparison waits for its own.
+        for &h in &hashes {
+            super::prefetch(&self.slots[self.home(h)]);
+        }
+        for &h in &hashes {
+            let slot = &self.slots[self.home(h)];
+            if slot.hash == h
+                && let Some(n) = &slot.name
+            {
+                // The name's header (length, count) sits just before its text.
+                super::prefetch(n.as_ptr().wrapping_sub(16));
+            }
+        }
+        let numbered = self.numbers.is_some();
+        let keys = links
+            .iter_mut()
+            .zip(targets)
+            .zip(&hashes)
+            .map(|((link, t), &h)| {
+                let s = target(t);
+                if s.is_empty() {
+                    return if numbered { NO_NAME } else { 0 };
+                }
+                let (name, key, number) = self.get_or_insert(s, h);
+                link.target = name;
+                match (link.closed(), numbered) {
+                    (true, true) => number,
+                    (true, false) => key,
+                    (false, true) => NO_NAME,
+                    (false, false) => 0,
+                }
+            })
+            .collect();
+        self.hashes = hashes;
+        keys
     }
 }
 
@@ -218,7 +366,8 @@ mod tests {
             ("alpha", "beta", "gamma")
         );
         assert_eq!(table.get_or_insert("beta", 7).0.as_ptr(), b.as_ptr());
-        let (again, key) = table.get_or_insert("alpha", 7);
+        let (again, key, number) = table.get_or_insert("alpha", 7);
+        assert_eq!(number, NO_NAME, "a table that numbers nothing");
         assert_eq!(again.as_ptr(), a.as_ptr());
         assert_eq!(key, key_hash("alpha"), "its key hash, kept with it");
         assert_eq!(table.len, 3);

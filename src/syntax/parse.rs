@@ -16,7 +16,7 @@ use super::{Heading, Link, ParsedNote, TextRange};
 /// Parses a note. Never fails and never panics; every range lies inside `text` on `char`
 /// boundaries.
 pub fn parse_note(text: &str) -> ParsedNote {
-    parse(text, false).0
+    parse(text, false, None).0
 }
 
 /// [`parse_note`] followed by [`ParsedNote::slim`], without ever making what `slim` drops
@@ -30,9 +30,18 @@ pub fn parse_note_slim(text: &str) -> ParsedNote {
 /// [`super::link_key_into`] (0 for an unclosed link or one without a key): the index groups
 /// links by it, and the table that shares the names makes it once per name.
 pub fn parse_note_for_index(text: &str) -> (ParsedNote, Box<[u32]>) {
-    let (mut note, keys) = parse(text, true);
+    let (mut note, keys) = parse(text, true, None);
     note.slim();
     (note, keys)
+}
+
+/// [`parse_note_for_index`] for a scan: the links' targets shared in the scan's table `names`,
+/// and each link's number there ([`super::NO_NAME`] for an unclosed link or an empty target)
+/// in place of its key hash.
+pub fn parse_note_for_scan(text: &str, names: &mut super::ScanNames) -> (ParsedNote, Box<[u32]>) {
+    let (mut note, numbers) = parse(text, true, Some(names));
+    note.slim();
+    (note, numbers)
 }
 
 /// How many notes this process has parsed: tests check that a change to one note parses that
@@ -44,8 +53,8 @@ pub fn parse_count() -> u64 {
     PARSES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// The note, and (slim) each link's key hash.
-fn parse(text: &str, slim: bool) -> (ParsedNote, Box<[u32]>) {
+/// The note, and (slim) each link's key hash, or its number in `names`.
+fn parse(text: &str, slim: bool, names: Option<&mut super::ScanNames>) -> (ParsedNote, Box<[u32]>) {
     PARSES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let text = clamp_to_u32(text);
     let mut parser = Parser::new(text);
@@ -67,7 +76,9 @@ fn parse(text: &str, slim: bool) -> (ParsedNote, Box<[u32]>) {
     parser.body(top.body_start, line);
     let mut targets = std::mem::take(&mut parser.targets);
     let mut note = parser.finish();
-    let keys = if slim {
+    let keys = if let (true, Some(names)) = (slim, names) {
+        super::names::share_numbered_targets(text, &mut note.links, &targets, names)
+    } else if slim {
         super::names::share_targets(text, &mut note.links, &targets)
     } else {
         Box::default()

@@ -18,7 +18,8 @@ type PSet<K> = SharedMap<K, ()>;
 
 use crate::config::Config;
 use crate::syntax::{
-    self, Name, ParsedNote, key_hash, last_segment, link_key_into, strip_note_extension,
+    self, Name, NumberedName, ParsedNote, key_hash, last_segment, link_key_into,
+    strip_note_extension,
 };
 use shared_map::SharedMap;
 use shared_vec::SharedVec;
@@ -1180,11 +1181,12 @@ impl Vault {
     /// insertion per key into the persistent maps, rather than one per link).
     pub fn from_scan(roots: Vec<PathBuf>, scanned: Vec<ScannedNote>) -> Vault {
         use rayon::prelude::*;
-        let notes: Vec<Note> = scanned
+        let mut notes: Vec<Note> = scanned
             .into_par_iter()
             .map(|s| Note::new(s.path, &roots, s.parsed))
             .collect();
-        Vault::from_notes(roots, notes)
+        let numbered = number_links(&mut notes);
+        Vault::from_notes(roots, notes, numbered)
     }
 
     /// Scans `roots` for the index ([`Detail::Index`]) and builds it: each note's names and link
@@ -1194,24 +1196,27 @@ impl Vault {
         config: &Config,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> (Vault, Vec<ScanError>) {
-        let (notes, errors) = scan::scan_folders_with(
+        // The notes hold their links' numbers until the build gives them their key hashes.
+        let (notes, errors, numbered) = scan::scan_folders_with(
             &roots,
             config,
             Detail::Index,
+            true,
             progress,
-            |path, parsed, keys| Note::with_link_keys(path, &roots, parsed, keys),
+            |path, parsed, numbers| Note::with_link_keys(path, &roots, parsed, numbers),
         );
-        (Vault::from_notes(roots, notes), errors)
+        (Vault::from_notes(roots, notes, numbered), errors)
     }
 
-    /// Builds the index of many notes at once (see [`Vault::from_scan`]).
-    fn from_notes(roots: Vec<PathBuf>, notes: Vec<Note>) -> Vault {
+    /// Builds the index of many notes at once (see [`Vault::from_scan`]). Each note's
+    /// `link_keys` hold its links' numbers among `numbered` (see [`syntax::ScanNames`]); they
+    /// become the links' key hashes.
+    fn from_notes(roots: Vec<PathBuf>, mut notes: Vec<Note>, numbered: Vec<NumberedName>) -> Vault {
         use rayon::prelude::*;
         let mut vault = Vault::new(roots);
         let t = std::time::Instant::now();
-        // The links of all notes grouped by key: the biggest merge, so done on all cores, each
-        // worker folding its share of notes into its own map, then the maps merged.
-        let links = group_links(&notes);
+        // The links of all notes grouped by key: the biggest merge, so done on all cores.
+        let links = group_links(&mut notes, numbered);
         let t_links = t.elapsed();
         forget_scan_tables();
         // The five name maps and the path map are independent: built side by side. Each name
@@ -1253,13 +1258,7 @@ impl Vault {
         vault.by_loose = loose;
         vault.notes = notes.into_iter().map(|n| Some(Arc::new(n))).collect();
         let t_notes = t.elapsed();
-        vault.links_by_key = SharedMap::from_vec_par(
-            links
-                .into_par_iter()
-                .with_min_len(1024)
-                .map(|(k, v)| (k, Arc::new(v)))
-                .collect(),
-        );
+        vault.links_by_key = SharedMap::from_vec_par(links);
         let t_by_key = t.elapsed();
         // Each note's link count; on the way, the link groups that some note answers to. The
         // others are the missing targets: found so, a key is never looked up again and
@@ -1329,9 +1328,12 @@ impl Vault {
         }
         self.generation += 1;
         let id = NoteId(self.notes.len() as u32);
+        // In place before its names and links are indexed: a link of the note to one of its
+        // own names (an alias) finds the note, and is not taken for a missing target.
+        let note = Arc::new(note);
+        self.notes.push_back(Some(note.clone()));
         self.index(id, &note, true);
         add_id(&mut self.by_path, path_hash(&note.path), id);
-        self.notes.push_back(Some(Arc::new(note)));
         self.recount_links(id);
         self.note_count += 1;
         id
@@ -1367,12 +1369,14 @@ impl Vault {
             && old.title() == new.title()
             && old.parsed.aliases() == new.parsed.aliases();
         let same_links = same_names && link_groups(&old.parsed) == link_groups(&new.parsed);
+        let new = Arc::new(new);
         if !same_links {
             self.unindex(id, old, !same_names);
-            self.index(id, &new, !same_names);
         }
-        self.notes.set(id.0 as usize, Some(Arc::new(new)));
+        // In place before it is indexed (see `upsert`).
+        self.notes.set(id.0 as usize, Some(new.clone()));
         if !same_links {
+            self.index(id, &new, !same_names);
             self.recount_links(id);
         }
     }
@@ -1569,128 +1573,258 @@ fn remove_id(map: &mut NameMap, hash: u64, id: NoteId) {
 /// From this many linking notes on, backlinks are looked for on all cores.
 const PARALLEL_SOURCES: usize = 512;
 
-/// How many shards the links of a vault are grouped in: enough that each shard's map stays in
-/// cache, where grouping one map of every key would wait on memory for each link.
-const LINK_SHARDS: usize = 64;
-
-/// The shards are grouped this many at a time: where the links are (16 bytes each, 70 MB for
-/// the 4.4 million links of a 100,000-note vault) is only ever held for one batch.
-const SHARD_BATCHES: usize = 4;
-
-/// Where a link is, and where its target's text is (names are shared: the address tells
-/// spellings apart without reading the link again, see `TARGET_HASHES`).
-type Place = (u32, u32, usize);
-
-/// Groups the links of all notes by key, on all cores. For each batch of shards, first each
-/// worker reads its notes' links in order and sorts those of the batch into shards by their
-/// key's hash; then each shard is grouped on its own, in note order, so every key's sources
-/// come out sorted. A key is computed once per distinct spelling in a shard, not once per link.
-///
-/// Every key falls in one shard, so the shards' groups are simply put one after the other.
-fn group_links(notes: &[Note]) -> Vec<(Name, KeyLinks)> {
+/// Numbers the links of notes made one by one (their `link_keys` become the numbers, as an
+/// index scan leaves them), for [`Vault::from_notes`].
+fn number_links(notes: &mut [Note]) -> Vec<NumberedName> {
     use rayon::prelude::*;
-    const PER_BATCH: usize = LINK_SHARDS / SHARD_BATCHES;
-    type Places = Vec<Vec<Place>>;
-    let mut all = Vec::new();
-    for batch in 0..SHARD_BATCHES {
-        let pieces: Vec<Places> = notes
-            .par_iter()
-            .enumerate()
-            .with_min_len(256)
-            .fold(
-                || vec![Vec::new(); PER_BATCH],
-                |mut shards: Places, (i, note)| {
-                    // Each note's keys and links lie apart in memory: fetched a few notes
-                    // ahead, the shared note first, then its links (see `prefetch`).
-                    if let Some(ahead) = notes.get(i + 8) {
-                        prefetch(ahead.link_keys.as_ptr());
-                        prefetch(std::ptr::from_ref(&ahead.parsed.links));
-                    }
-                    if let Some(ahead) = notes.get(i + 4) {
-                        prefetch(ahead.parsed.links.as_ptr());
-                    }
-                    for (j, &hash) in note.link_keys.iter().enumerate() {
-                        let shard = hash as usize % LINK_SHARDS;
-                        if hash != 0 && shard / PER_BATCH == batch {
-                            let at = note.parsed.links[j].target.as_ptr() as usize;
-                            shards[shard % PER_BATCH].push((i as u32, j as u32, at));
-                        }
-                    }
-                    shards
-                },
-            )
+    let tables = scan::scan_tables();
+    notes.par_iter_mut().for_each(|note| {
+        let worker = rayon::current_thread_index().unwrap_or(0) % tables.len();
+        let mut names = tables[worker].lock().unwrap_or_else(|e| e.into_inner());
+        note.link_keys = (note.parsed.links.iter())
+            .map(|l| match l.closed() {
+                true => names.number(&l.target),
+                false => syntax::NO_NAME,
+            })
             .collect();
-        let shards: Vec<Vec<(Name, KeyLinks)>> = (0..PER_BATCH)
-            .into_par_iter()
-            .map(|s| group_shard(notes, || pieces.iter().flat_map(move |p| &p[s])))
-            .collect();
-        drop(pieces);
-        all.reserve(shards.iter().map(Vec::len).sum());
-        for shard in shards {
-            all.extend(shard);
-        }
-    }
-    all
+    });
+    scan::numbered_names(tables)
 }
 
-/// The links at `places`, all of one shard, grouped by key.
+/// What a link's number stands for: its group, its spelling (among all groups' spellings, in
+/// group order) and its key hash.
+#[derive(Clone, Copy)]
+struct Numbered {
+    group: u32,
+    spelling: u32,
+    key: u32,
+}
+
+/// The links of a vault grouped by key, as the vault's `links_by_key` holds them.
+type Groups = Vec<(Name, Arc<KeyLinks>)>;
+
+/// [`Numbered::group`] of a name without a key (a target like `!!`): no group.
+const NO_GROUP: u32 = u32::MAX;
+
+/// Groups the links of all notes by key, on all cores, through their numbers (each note's
+/// `link_keys`, which become key hashes on the way).
 ///
-/// Two passes: the first finds each link's group (and counts its spelling), the second fills
-/// each group's sources into a list of their exact number, where pushing grew each list by
-/// doubling (half a million reallocations at 100,000 notes) and shrank it after.
-fn group_shard<'a, P>(notes: &[Note], places: impl Fn() -> P) -> Vec<(Name, KeyLinks)>
-where
-    P: Iterator<Item = &'a Place>,
-{
-    let mut groups: Vec<(Name, KeyLinks)> = Vec::new();
-    let mut by_key: HashMap<String, usize> = HashMap::default();
-    // Each copy of a spelling: its group and its place among the group's spellings. (Two
-    // copies of one spelling are two entries leading to the same place.)
-    let mut by_spelling: HashMap<usize, (usize, usize)> = HashMap::default();
-    let mut key = String::new();
-    // Per place, its group; per group, its distinct sources and the last one counted (places
-    // come in note order, so a note's links of one key come together).
-    let mut group_of: Vec<u32> = Vec::new();
-    let mut sources: Vec<(u32, NoteId)> = Vec::new();
-    for &(i, j, at) in places() {
-        let (group, spelling) = match by_spelling.get(&at) {
-            Some(&found) => found,
-            None => {
-                let target = &notes[i as usize].parsed.links[j as usize].target;
-                link_key_into(target, &mut key);
-                let g = *by_key.entry(key.clone()).or_insert_with(|| {
-                    groups.push((Name::from(key.as_str()), KeyLinks::default()));
-                    sources.push((0, NoteId(u32::MAX)));
-                    groups.len() - 1
-                });
-                let spellings = &mut groups[g].1.spellings;
-                let k = match spellings.iter().position(|s| s.0 == *target) {
-                    Some(k) => k,
-                    None => {
-                        spellings.push((target.clone(), 0));
-                        spellings.len() - 1
+/// First the spellings (a few hundred thousand, not millions of links) are grouped by key: the
+/// numbered names sorted by key hash and text, a key made once per spelling. Then each link is
+/// an index into an array: the notes are counted in chunks on all cores, each chunk's sources
+/// go to their places in one array, and each group takes its own part, in note order.
+fn group_links(notes: &mut [Note], numbered: Vec<NumberedName>) -> Groups {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    let mut order: Vec<&NumberedName> = numbered.iter().filter(|n| n.key != 0).collect();
+    order.par_sort_unstable_by(|a, b| {
+        (a.key.cmp(&b.key)).then_with(|| a.name.as_str().cmp(b.name.as_str()))
+    });
+    type Assigned = Vec<(u32, u32, u32)>;
+    let pieces: Vec<(Groups, Assigned, String)> = order
+        .par_chunk_by(|a, b| a.key == b.key)
+        .fold(
+            || (Vec::new(), Vec::new(), String::new()),
+            |(mut groups, mut assigned, mut key), run| {
+                group_spellings(run, &mut groups, &mut assigned, &mut key);
+                (groups, assigned, key)
+            },
+        )
+        .collect();
+    drop(order);
+    let numbers = numbered.iter().map(|n| n.number as usize + 1).max();
+    let mut by_number = vec![
+        Numbered {
+            group: NO_GROUP,
+            spelling: 0,
+            key: 0
+        };
+        numbers.unwrap_or(0)
+    ];
+    for n in &numbered {
+        by_number[n.number as usize].key = n.key;
+    }
+    drop(numbered);
+    let mut groups: Vec<(Name, Arc<KeyLinks>)> =
+        Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
+    // Where each group's spellings start among all groups' spellings.
+    let mut spelling_starts: Vec<u32> = Vec::with_capacity(groups.capacity() + 1);
+    let mut spellings = 0u32;
+    for (piece, assigned, _) in pieces {
+        let base = groups.len() as u32;
+        for (_, links) in &piece {
+            spelling_starts.push(spellings);
+            spellings += links.spellings.len() as u32;
+        }
+        groups.extend(piece);
+        for (number, group, spelling) in assigned {
+            let n = &mut by_number[number as usize];
+            n.group = base + group;
+            n.spelling = spelling_starts[n.group as usize] + spelling;
+        }
+    }
+    let by_number = &by_number;
+    let link = |number: u32| {
+        by_number
+            .get(number as usize)
+            .filter(|n| n.group != NO_GROUP)
+    };
+
+    // Each chunk of notes: per group, how many of its notes link with the key; per spelling,
+    // how many links.
+    let chunk = notes
+        .len()
+        .div_ceil(rayon::current_num_threads().clamp(1, 8))
+        .max(1);
+    let group_count = groups.len();
+    let tallies: Vec<(Vec<u32>, Vec<u32>)> = notes
+        .par_chunks(chunk)
+        .enumerate()
+        .map(|(c, notes)| {
+            let mut sources = vec![0u32; group_count];
+            let mut last = vec![u32::MAX; group_count];
+            let mut uses = vec![0u32; spellings as usize];
+            for (k, note) in notes.iter().enumerate() {
+                if let Some(ahead) = notes.get(k + 8) {
+                    prefetch(ahead.link_keys.as_ptr());
+                }
+                let i = (c * chunk + k) as u32;
+                for n in note.link_keys.iter().filter_map(|&number| link(number)) {
+                    uses[n.spelling as usize] += 1;
+                    let g = n.group as usize;
+                    if last[g] != i {
+                        last[g] = i;
+                        sources[g] += 1;
                     }
-                };
-                by_spelling.insert(at, (g, k));
-                (g, k)
+                }
+            }
+            (sources, uses)
+        })
+        .collect();
+    // Each chunk's count becomes where its sources go: after the earlier chunks' sources of
+    // the group, which come after the earlier groups'.
+    let mut at = 0u32;
+    let mut ends = Vec::with_capacity(group_count);
+    let mut tallies = tallies;
+    for g in 0..group_count {
+        for (sources, _) in &mut tallies {
+            let count = sources[g];
+            sources[g] = at;
+            at += count;
+        }
+        ends.push(at);
+    }
+    let all: Vec<AtomicU32> = (0..at).map(|_| AtomicU32::new(0)).collect();
+    notes
+        .par_chunks_mut(chunk)
+        .zip(tallies.par_iter_mut())
+        .enumerate()
+        .for_each(|(c, (notes, (next, _)))| {
+            let mut last = vec![u32::MAX; group_count];
+            for (k, note) in notes.iter_mut().enumerate() {
+                let i = (c * chunk + k) as u32;
+                for number in note.link_keys.iter_mut() {
+                    let Some(n) = by_number.get(*number as usize) else {
+                        *number = 0;
+                        continue;
+                    };
+                    *number = n.key;
+                    let g = n.group as usize;
+                    if n.group != NO_GROUP && last[g] != i {
+                        last[g] = i;
+                        all[next[g] as usize].store(i, Relaxed);
+                        next[g] += 1;
+                    }
+                }
+            }
+        });
+    let mut uses = vec![0u32; spellings as usize];
+    for (_, chunk_uses) in &tallies {
+        for (total, u) in uses.iter_mut().zip(chunk_uses) {
+            *total += u;
+        }
+    }
+    drop(tallies);
+    groups
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(g, (_, links))| {
+            // Made here, never shared yet: changed in place.
+            let links = Arc::make_mut(links);
+            let start = if g == 0 { 0 } else { ends[g - 1] };
+            links.sources = (all[start as usize..ends[g] as usize].iter())
+                .map(|i| NoteId(i.load(Relaxed)))
+                .collect();
+            let first = spelling_starts[g] as usize;
+            for (k, s) in links.spellings.iter_mut().enumerate() {
+                s.1 = uses[first + k];
+            }
+            // A spelling only unclosed links wrote.
+            links.spellings.retain(|s| s.1 > 0);
+            links.spellings.shrink_to_fit();
+        });
+    groups.retain(|(_, links)| !links.sources.is_empty());
+    groups
+}
+
+/// Groups the spellings of `run` (numbered names whose keys hash alike, sorted by text) by
+/// key: nearly always one key, two when hashes meet. Each gets the group's spellings in text
+/// order; `assigned` gets (number, group, spelling), groups counted in `groups`.
+///
+/// Each group's spellings are made at their exact size: a list grown and shrunk afterwards left
+/// a small hole beside each of a hundred thousand groups.
+fn group_spellings(
+    run: &[&NumberedName],
+    groups: &mut Groups,
+    assigned: &mut Vec<(u32, u32, u32)>,
+    key: &mut String,
+) {
+    let texts = || run.chunk_by(|a, b| a.name == b.name);
+    if texts().nth(1).is_none() {
+        // One spelling (the rule).
+        link_key_into(&run[0].name, key);
+        let g = groups.len() as u32;
+        let spellings = vec![(run[0].name.clone(), 0)];
+        let links = KeyLinks {
+            sources: Vec::new(),
+            spellings,
+        };
+        groups.push((Name::from(key.as_str()), Arc::new(links)));
+        assigned.extend(run.iter().map(|n| (n.number, g, 0)));
+        return;
+    }
+    // Each spelling's key, then the distinct keys in order of first use.
+    let mut keys: Vec<(Name, Vec<(Name, u32)>)> = Vec::new();
+    let mut of_text = Vec::new();
+    for copies in texts() {
+        link_key_into(&copies[0].name, key);
+        let k = match keys.iter().position(|(k, _)| k.as_str() == key) {
+            Some(k) => k,
+            None => {
+                keys.push((Name::from(key.as_str()), Vec::new()));
+                keys.len() - 1
             }
         };
-        groups[group].1.spellings[spelling].1 += 1;
-        let (count, last) = &mut sources[group];
-        if *last != NoteId(i) {
-            *count += 1;
-            *last = NoteId(i);
-        }
-        group_of.push(group as u32);
+        of_text.push(k);
+        keys[k].1.push((copies[0].name.clone(), 0));
     }
-    for ((_, links), &(count, _)) in groups.iter_mut().zip(&sources) {
-        links.sources = Vec::with_capacity(count as usize);
-        links.spellings.shrink_to_fit();
+    let first = groups.len() as u32;
+    for (k, copies) in of_text.iter().zip(texts()) {
+        let spelling = keys[*k].1.iter().position(|s| s.0 == copies[0].name);
+        let spelling = spelling.unwrap_or(0) as u32;
+        assigned.extend(
+            copies
+                .iter()
+                .map(|n| (n.number, first + *k as u32, spelling)),
+        );
     }
-    for (&(i, _, _), &g) in places().zip(&group_of) {
-        add_source(&mut groups[g as usize].1.sources, NoteId(i));
+    for (name, spellings) in keys {
+        let links = KeyLinks {
+            sources: Vec::new(),
+            spellings: spellings.into_boxed_slice().into_vec(),
+        };
+        groups.push((name, Arc::new(links)));
     }
-    groups
 }
 
 /// A note's links grouped by key and spelling: (key, target as written, count).

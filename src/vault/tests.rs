@@ -909,3 +909,139 @@ fn a_scan_finds_the_missing_targets_that_edits_one_by_one_find() {
     assert_eq!(missing(&at_once), missing(&one_by_one));
     assert_link_counts_kept(&at_once);
 }
+
+/// A link group: its key, its linking notes' paths and its spellings with their counts.
+type GroupByPath = (String, Vec<PathBuf>, Vec<(String, u32)>);
+
+/// The link groups of a vault by key, with their linking notes' paths and spellings (sorted):
+/// comparable between vaults whose note ids differ.
+fn link_groups_by_path(v: &Vault) -> Vec<GroupByPath> {
+    let mut groups: Vec<_> = v
+        .links_by_key
+        .iter()
+        .map(|(key, links)| {
+            let mut sources: Vec<PathBuf> = (links.sources.iter())
+                .map(|&id| v.note(id).unwrap().path().to_path_buf())
+                .collect();
+            sources.sort();
+            let mut spellings: Vec<(String, u32)> = (links.spellings.iter())
+                .map(|(s, n)| (s.to_string(), *n))
+                .collect();
+            spellings.sort();
+            (key.to_string(), sources, spellings)
+        })
+        .collect();
+    groups.sort();
+    groups
+}
+
+#[test]
+fn an_index_scan_groups_links_as_edits_one_by_one_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().canonicalize().unwrap();
+    let notes = [
+        (
+            "a.md",
+            "[[Topic]] [[topic]] [[TOPIC | shown]] [[b]] [[b]] [[folder/Deep Note]] [[!!!]]\n\
+             [[Жук 🎬]] [[жук_🎬]] [[ghost]] [[unclosed\n```\n[[in code]]\n```\n",
+        ),
+        (
+            "b.md",
+            "# B [[Topic#Part]]\n[[ghost | Ghost]] [[a]] [[Topic]]\n",
+        ),
+        (
+            "folder/deep_note.md",
+            "[[a]] [[b.md]] [[Ghost]] [[only unclosed\n",
+        ),
+        (
+            "topic.md",
+            "---\naliases: [Subject]\n---\n[[Subject]] [[a]]\n",
+        ),
+        ("empty.md", ""),
+    ];
+    std::fs::create_dir_all(p.join("folder")).unwrap();
+    for (path, text) in notes {
+        std::fs::write(p.join(path), text).unwrap();
+    }
+    let (scanned, errors) = Vault::index_folders(vec![p.clone()], &Config::default(), &|_, _| {});
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut one_by_one = Vault::new(vec![p.clone()]);
+    for (path, text) in notes.iter().rev() {
+        one_by_one.update(&p.join(path), parse_note(text), None);
+    }
+    let groups = link_groups_by_path(&scanned);
+    assert_eq!(groups, link_groups_by_path(&one_by_one));
+    let topic = groups.iter().find(|g| g.0 == "topic").unwrap();
+    assert_eq!(
+        topic.1,
+        [p.join("a.md"), p.join("b.md")],
+        "each linking note once"
+    );
+    assert_eq!(
+        topic.2,
+        [
+            ("TOPIC".into(), 1),
+            ("Topic".into(), 3),
+            ("topic".into(), 1)
+        ]
+    );
+    // A scan's sources come in note order, as edits keep them.
+    for (_, links) in scanned.links_by_key.iter() {
+        assert!(links.sources.is_sorted_by(|a, b| a < b), "{links:?}");
+    }
+    assert!(
+        groups
+            .iter()
+            .all(|g| !g.0.contains("unclosed") && g.0 != "in_code")
+    );
+    // The notes' link keys are the key hashes again, as the notes would compute them.
+    for (_, note) in scanned.notes() {
+        assert_eq!(
+            note.link_keys,
+            link_key_hashes(&note.parsed),
+            "{:?}",
+            note.path()
+        );
+    }
+    assert_eq!(missing(&scanned), missing(&one_by_one));
+    assert_link_counts_kept(&scanned);
+}
+
+#[test]
+fn spellings_whose_key_hashes_meet_are_grouped_by_their_keys() {
+    // Numbers as two scan tables would give them: "Alpha" twice, "alpha", and "Beta", whose
+    // key hashes are made to meet.
+    let named = |number: u32, name: &str| NumberedName {
+        number,
+        name: Name::from(name),
+        key: 7,
+    };
+    let numbered = [
+        named(0, "Alpha"),
+        named(4096, "Alpha"),
+        named(1, "alpha"),
+        named(2, "Beta"),
+    ];
+    let mut run: Vec<&NumberedName> = numbered.iter().collect();
+    run.sort_by(|a, b| a.name.cmp(&b.name));
+    let (mut groups, mut assigned) = (Vec::new(), Vec::new());
+    group_spellings(&run, &mut groups, &mut assigned, &mut String::new());
+    let shown: Vec<(String, Vec<String>)> = (groups.iter())
+        .map(|(k, l)| {
+            let spellings = l.spellings.iter().map(|s| s.0.to_string()).collect();
+            (k.to_string(), spellings)
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (
+                "alpha".to_string(),
+                vec!["Alpha".to_string(), "alpha".to_string()]
+            ),
+            ("beta".to_string(), vec!["Beta".to_string()]),
+        ]
+    );
+    assigned.sort();
+    assert_eq!(assigned, [(0, 0, 0), (1, 0, 1), (2, 1, 0), (4096, 0, 0)]);
+}
