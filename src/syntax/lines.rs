@@ -122,7 +122,8 @@ impl LineMap {
         }
     }
 
-    fn starts(&self) -> &[u32] {
+    /// Where each line starts (the first is 0).
+    pub(crate) fn starts(&self) -> &[u32] {
         &self.data[..self.lines as usize]
     }
 

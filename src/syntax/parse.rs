@@ -73,7 +73,7 @@ fn parse(text: &str, slim: bool, names: Option<&mut super::ScanNames>) -> (Parse
     parser.note.problems.extend(top.problem);
     let lines = LineMap::new(text);
     let line = lines.line_of(top.body_start as u32).0 as usize;
-    parser.body(top.body_start, line);
+    parser.body(top.body_start, line, lines.starts());
     let mut targets = std::mem::take(&mut parser.targets);
     let mut note = parser.finish();
     let keys = if let (true, Some(names)) = (slim, names) {
@@ -217,7 +217,9 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn body(&mut self, mut pos: usize, mut line: usize) {
+    /// The body from `pos`, on line `line`; `starts` are where the note's lines start (found
+    /// once for the note's line map, not searched again here).
+    fn body(&mut self, mut pos: usize, mut line: usize, starts: &[u32]) {
         let bytes = self.bytes;
         let len = bytes.len();
         let mut last = Block::Start;
@@ -225,7 +227,8 @@ impl<'a> Parser<'a> {
         let mut fence: Option<Fence> = None;
         let mut fence_start = 0;
         while pos < len {
-            let (end, next) = frontmatter::line_at(self.text, pos);
+            let next = starts.get(line + 1).map_or(len, |&s| s as usize);
+            let end = line_content_end(bytes, pos, next);
             let (indent, first) = indentation(bytes, pos, end);
             let (line_start, this_line) = (pos, line);
             pos = next;
@@ -352,6 +355,19 @@ impl<'a> Parser<'a> {
         self.note.code.sort_by_key(|r| r.start);
         self.note
     }
+}
+
+/// Where the line `pos..next` ends before its break (`\n`, `\r\n` or a lone `\r`; none on the
+/// last line), `next` being the next line's start (or the text's end).
+fn line_content_end(bytes: &[u8], pos: usize, next: usize) -> usize {
+    let mut end = next;
+    if end > pos && bytes[end - 1] == b'\n' {
+        end -= 1;
+    }
+    if end > pos && bytes[end - 1] == b'\r' && (end == next || end + 1 == next) {
+        end -= 1;
+    }
+    end
 }
 
 /// The indentation of the line `pos..end` in columns (tabs to the next multiple of 4) and the
