@@ -103,6 +103,25 @@ impl Config {
     }
 
     pub fn is_note_path(&self, path: &Path) -> bool {
+        // By bytes: every file of the vault is asked, and `Path::extension` parses components.
+        let bytes = path.as_os_str().as_encoded_bytes();
+        let name = match memchr::memrchr(b'/', bytes) {
+            Some(slash) if std::path::MAIN_SEPARATOR == '/' => &bytes[slash + 1..],
+            _ => return self.is_note_path_slow(path),
+        };
+        if matches!(name, b"" | b"." | b"..") {
+            return self.is_note_path_slow(path);
+        }
+        match memchr::memrchr(b'.', name) {
+            Some(dot) if dot > 0 => {
+                let extension = &name[dot + 1..];
+                (self.extensions.iter()).any(|x| x.as_bytes().eq_ignore_ascii_case(extension))
+            }
+            _ => false,
+        }
+    }
+
+    fn is_note_path_slow(&self, path: &Path) -> bool {
         path.extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| self.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))

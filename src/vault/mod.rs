@@ -104,6 +104,61 @@ impl std::fmt::Debug for Note {
 
 /// The stem of the last `/`-separated segment of `path`, as `Path::file_stem` reads a file name
 /// (a leading dot starts no extension). [`Note::new`] checks that it agrees before relying on it.
+/// A path's folder and file name, split at its last `/` by bytes, for the paths a scan makes
+/// (a folder, `/`, a name): `Path::parent` and `Path::file_name` parse every component, and
+/// each note asked them several times (a twentieth of making a note). `None` for anything
+/// else (no `/`, or a name that is empty, `.` or `..`), which `Path`'s own methods read.
+pub(crate) fn split_file_name(path: &Path) -> Option<(&Path, &std::ffi::OsStr)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let slash = memchr::memrchr(b'/', bytes)?;
+        let (folder, name) = (&bytes[..slash], &bytes[slash + 1..]);
+        if folder.is_empty() || matches!(name, b"" | b"." | b"..") {
+            return None;
+        }
+        let os = std::ffi::OsStr::from_bytes;
+        Some((Path::new(os(folder)), os(name)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// `path` below `root` (the part after it), by bytes when `path` is `root`, `/`, then a name
+/// that starts with neither `/` nor `.` (how a scan makes paths); else as
+/// `Path::strip_prefix` reads components.
+fn below_root<'a>(path: &'a Path, root: &Path) -> Option<&'a Path> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let (p, r) = (path.as_os_str().as_bytes(), root.as_os_str().as_bytes());
+        if !r.is_empty()
+            && r.last() != Some(&b'/')
+            && let Some(rest) = p.strip_prefix(r)
+            && let [b'/', first, ..] = rest
+            && !matches!(first, b'/' | b'.')
+        {
+            return Some(Path::new(std::ffi::OsStr::from_bytes(&rest[1..])));
+        }
+    }
+    path.strip_prefix(root).ok()
+}
+
+/// [`Path::file_stem`] (lossy), by bytes for the paths a scan makes (see [`split_file_name`]).
+fn file_stem(path: &Path) -> std::borrow::Cow<'_, str> {
+    match split_file_name(path) {
+        Some((_, name)) => String::from_utf8_lossy(stem_bytes(name.as_encoded_bytes())),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy())
+            .unwrap_or_default(),
+    }
+}
+
 fn stem_bytes(path: &[u8]) -> &[u8] {
     let name = match memchr::memrchr(b'/', path) {
         Some(slash) => &path[slash + 1..],
@@ -240,16 +295,14 @@ impl Note {
         parsed: ParsedNote,
         link_keys: Box<[u32]>,
     ) -> Note {
-        let root = roots.iter().position(|r| path.starts_with(r));
         let path = path.into_boxed_path();
-        let rel = match root {
-            Some(i) => path.strip_prefix(&roots[i]).unwrap_or(&path),
+        let below = (roots.iter().enumerate()).find_map(|(i, r)| Some((i, below_root(&path, r)?)));
+        let root = below.map(|(i, _)| i);
+        let rel = match below {
+            Some((_, rel)) => rel,
             None => path.file_name().map(Path::new).unwrap_or(&path),
         };
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy())
-            .unwrap_or_default();
+        let stem = file_stem(&path);
         let title = parsed.title().unwrap_or(&stem);
         let (keys, stem_is_title_slug, rel_start, spilled) =
             NOTE_SCRATCH.with_borrow_mut(|scratch| {

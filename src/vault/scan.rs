@@ -266,9 +266,7 @@ struct OpenFolder {
 impl OpenFolder {
     fn open(&mut self, path: &Path) -> std::io::Result<std::fs::File> {
         #[cfg(target_os = "linux")]
-        if let (Some(parent), Some(name)) = (path.parent(), path.file_name())
-            && !parent.as_os_str().is_empty()
-        {
+        if let Some((parent, name)) = super::split_file_name(path) {
             use rustix::fs::{Mode, OFlags};
             let same = |p: &PathBuf| p.as_os_str() == parent.as_os_str();
             if !self.folder.as_ref().is_some_and(|(p, _)| same(p)) {
@@ -449,7 +447,8 @@ pub fn list_notes(
         }
     }
     found.par_sort_unstable_by(|a, b| path_order(a, b));
-    found.dedup();
+    // The walk makes each path once, always the same way: alike in bytes is alike.
+    found.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
     found
 }
 

@@ -1045,3 +1045,47 @@ fn spellings_whose_key_hashes_meet_are_grouped_by_their_keys() {
     assigned.sort();
     assert_eq!(assigned, [(0, 0, 0), (1, 0, 1), (2, 1, 0), (4096, 0, 0)]);
 }
+
+#[test]
+fn paths_read_by_bytes_agree_with_path_methods() {
+    let paths = [
+        "/vault/a.md",
+        "/vault/folder/Zürich notes.md",
+        "/vault/.hidden/x.md",
+        "/vault/a.b.md",
+        "/vault/.md",
+        "/vault/a.",
+        "/vault/folder/",
+        "/vault/folder/.",
+        "/vault/..",
+        "/vault//double.md",
+        "/vault/./dot.md",
+        "/vaulted/a.md",
+        "/a.md",
+        "a.md",
+        "/",
+        "",
+    ];
+    let roots = ["/vault", "/vault/", "/vault/folder", "/", "/vault/."];
+    for p in paths {
+        let path = Path::new(p);
+        if let Some((folder, name)) = split_file_name(path) {
+            assert_eq!(Some(folder), path.parent(), "{p}");
+            assert_eq!(Some(name), path.file_name(), "{p}");
+        }
+        let stem = path.file_stem().map(|s| s.to_string_lossy());
+        assert_eq!(file_stem(path), stem.unwrap_or_default(), "{p}");
+        for r in roots {
+            assert_eq!(
+                below_root(path, Path::new(r)),
+                path.strip_prefix(r).ok(),
+                "{p} in {r}"
+            );
+        }
+        let config = Config::default();
+        let by_path = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+        assert_eq!(config.is_note_path(path), by_path, "{p}");
+    }
+}
