@@ -1082,6 +1082,24 @@ fn paths_read_by_bytes_agree_with_path_methods() {
                 "{p} in {r}"
             );
         }
+        let joined: Vec<String> = (path.components())
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            NoteScratch::default().rel_path(path),
+            joined.join("/"),
+            "{p}"
+        );
+        if let Ok(rel) = path.strip_prefix("/vault") {
+            let joined: Vec<String> = (rel.components())
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(
+                NoteScratch::default().rel_path(rel),
+                joined.join("/"),
+                "{p}"
+            );
+        }
         let config = Config::default();
         let by_path = path
             .extension()
