@@ -79,6 +79,13 @@ fn bench(args: &BenchArgs) -> Result<ExitCode, String> {
         vault.bytes as f64 / 1e6,
         generated.as_secs_f64()
     );
+    // The vault's pages are still being written to disk: that writing, in the background,
+    // slowed whatever ran meanwhile (`rg` took 388-465 ms at 100,000 notes, depending on
+    // how much of it was left). Flushed first, every timed run reads a quiet page cache.
+    let flush = Instant::now();
+    if std::process::Command::new("sync").status().is_ok() {
+        eprintln!("flushed to disk in {:.2} s", flush.elapsed().as_secs_f64());
+    }
     let rg = measure::time_rg(&dir.path)?;
 
     eprintln!("measuring {} …", server_cmd.join(" "));
