@@ -399,7 +399,13 @@ pub fn list_notes(
         .follow_links(true)
         .build_parallel();
     walker.run(|| {
-        let (found, aliases, vault_real) = (&found, &aliases, &vault_real);
+        let (aliases, vault_real) = (&aliases, &vault_real);
+        // Each walking thread keeps its own list, added to the others' when it is done: not
+        // a lock per note.
+        let mut mine = Found {
+            paths: Vec::new(),
+            all: &found,
+        };
         Box::new(move |entry| {
             match entry {
                 Ok(entry) => {
@@ -415,7 +421,7 @@ pub fn list_notes(
                             let target = vault_root.join(rel);
                             aliases.lock().unwrap().push((entry.into_path(), target));
                         } else {
-                            found.lock().unwrap().push(entry.into_path());
+                            mine.paths.push(entry.into_path());
                         }
                     }
                 }
@@ -450,6 +456,19 @@ pub fn list_notes(
     // The walk makes each path once, always the same way: alike in bytes is alike.
     found.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
     found
+}
+
+/// The notes one walking thread found, added to `all` when the thread is done.
+struct Found<'a> {
+    paths: Vec<PathBuf>,
+    all: &'a Mutex<Vec<PathBuf>>,
+}
+
+impl Drop for Found<'_> {
+    fn drop(&mut self) {
+        let mut all = self.all.lock().unwrap_or_else(|e| e.into_inner());
+        all.append(&mut self.paths);
+    }
 }
 
 /// A walk error in a sentence, without the path (which the report names first).
@@ -644,7 +663,12 @@ pub fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
             c as u16 + 1
         }
     };
-    let common = a.iter().zip(b).position(|(x, y)| x != y);
+    // Eight bytes at a time over the common start (a vault's paths share their folders').
+    let (wa, wb) = (a.as_chunks::<8>().0, b.as_chunks::<8>().0);
+    let same = wa.iter().zip(wb).take_while(|(x, y)| x == y).count() * 8;
+    let common = (a[same..].iter().zip(&b[same..]))
+        .position(|(x, y)| x != y)
+        .map(|i| same + i);
     match common {
         Some(i) => rank(a[i]).cmp(&rank(b[i])),
         None => a.len().cmp(&b.len()),

@@ -412,6 +412,15 @@ fn paths_sort_as_their_components_do() {
         "/v/a",
         "/v/Б.md",
         "/v/z.md",
+        // Past eight bytes of common start, and differing inside and after a word of eight.
+        "/vault/channel/a-b.md",
+        "/vault/channel/a/b.md",
+        "/vault/channel-2/a.md",
+        "/vault/channel/alliance_and_press.md",
+        "/vault/channel/alliance_and_press",
+        "/vault/channel/alliance_and_pressed.md",
+        "/vault/channel/alliance/and_press.md",
+        "/vault/channelx",
     ]
     .iter()
     .map(PathBuf::from)
