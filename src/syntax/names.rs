@@ -150,7 +150,9 @@ impl ScanNames {
             return NO_NAME;
         }
         self.table.make_room(1);
-        self.table.get_or_insert(name, hash(name)).2
+        self.table
+            .get_or_insert_with(name, hash(name), || name.clone())
+            .2
     }
 
     /// How many spellings it numbered.
@@ -250,6 +252,17 @@ impl NameTable {
     /// The shared copy of `s` (whose hash is `h`), its key hash and its number, added when
     /// missing. There is room.
     fn get_or_insert(&mut self, s: &str, h: u64) -> (Name, u32, u32) {
+        self.get_or_insert_with(s, h, || Name::from(s))
+    }
+
+    /// [`NameTable::get_or_insert`], the name made by `make` when missing (a copy of `s`, or
+    /// a name that already holds it, shared rather than copied).
+    fn get_or_insert_with(
+        &mut self,
+        s: &str,
+        h: u64,
+        make: impl FnOnce() -> Name,
+    ) -> (Name, u32, u32) {
         let mask = self.slots.len() - 1;
         let mut i = self.home(h);
         loop {
@@ -264,7 +277,7 @@ impl NameTable {
         }
         link_key_into(s, &mut self.key);
         let key = key_hash(&self.key);
-        let n = Name::from(s);
+        let n = make();
         let number = self.numbers.as_mut().map_or(NO_NAME, Numbers::take);
         self.slots[i] = Slot {
             hash: h,
