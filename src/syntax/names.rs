@@ -79,7 +79,7 @@ pub const NO_NAME: u32 = u32::MAX;
 ///
 /// Why: the index then groups the vault's millions of links by key through their numbers, one
 /// lookup in an array each, never reading a link again (its target, its text) nor hashing
-/// anything per link; the keys are made once per spelling ([`ScanNames::into_numbered`]).
+/// anything per link; the keys are made once per spelling ([`ScanNames::numbered_into`]).
 /// Two workers that meet one spelling give it two numbers; the grouping merges them by text.
 pub struct ScanNames {
     table: NameTable,
