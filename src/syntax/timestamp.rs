@@ -232,6 +232,9 @@ pub(super) fn scan_anchor(text: &str, start: usize, end: usize, memo: &mut LineM
 /// without reading the anchor: the index of a closed note keeps no timestamps.
 pub(super) fn anchor_resume(text: &str, start: usize, end: usize, memo: &mut LineMemo) -> usize {
     let bytes = text.as_bytes();
+    if let Some(resume) = plain_anchor_end(&bytes[start..end]) {
+        return start + resume;
+    }
     if start + 2 >= end
         || (bytes[start + 1] | 0x20) != b'a'
         || !matches!(bytes[start + 2], b' ' | b'\t')
@@ -259,6 +262,30 @@ pub(super) fn anchor_resume(text: &str, start: usize, end: usize, memo: &mut Lin
         return gt + 1;
     };
     close + 4
+}
+
+/// The end of an anchor written exactly as the format writes them,
+/// `<a class="yt-timestamp" data-t="00:08:33">[00:08:33]</a>`, at the start of `line` (digits
+/// and colons inside, any number of them): a vault holds millions. Its first `>` and its first
+/// `</a>` are the ones this shape shows, so [`scan_anchor`] would go on at the same place.
+/// `None` for anything else, which goes the general way.
+fn plain_anchor_end(line: &[u8]) -> Option<usize> {
+    const OPEN: &[u8] = b"<a class=\"yt-timestamp\" data-t=\"";
+    let clock = |from: usize| {
+        from + line[from..]
+            .iter()
+            .take_while(|b| matches!(b, b'0'..=b'9' | b':'))
+            .count()
+    };
+    if !line.starts_with(OPEN) {
+        return None;
+    }
+    let k = clock(OPEN.len());
+    if !line[k..].starts_with(b"\">[") {
+        return None;
+    }
+    let j = clock(k + 3);
+    line[j..].starts_with(b"]</a>").then_some(j + 5)
 }
 
 /// Whether `text` holds `yt-timestamp`, with a searcher made once (`str::contains` makes one
