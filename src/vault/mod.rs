@@ -102,8 +102,6 @@ impl std::fmt::Debug for Note {
     }
 }
 
-/// The stem of the last `/`-separated segment of `path`, as `Path::file_stem` reads a file name
-/// (a leading dot starts no extension). [`Note::new`] checks that it agrees before relying on it.
 /// A path's folder and file name, split at its last `/` by bytes, for the paths a scan makes
 /// (a folder, `/`, a name): `Path::parent` and `Path::file_name` parse every component, and
 /// each note asked them several times (a twentieth of making a note). `None` for anything
@@ -159,6 +157,8 @@ fn file_stem(path: &Path) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The stem of the last `/`-separated segment of `path`, as `Path::file_stem` reads a file name
+/// (a leading dot starts no extension). [`Note::new`] checks that it agrees before relying on it.
 fn stem_bytes(path: &[u8]) -> &[u8] {
     let name = match memchr::memrchr(b'/', path) {
         Some(slash) => &path[slash + 1..],
@@ -1708,8 +1708,7 @@ fn group_links(notes: &mut [Note], numbered: Vec<NumberedName>) -> Groups {
         by_number[n.number as usize].key = n.key;
     }
     drop(numbered);
-    let mut groups: Vec<(Name, Arc<KeyLinks>)> =
-        Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
+    let mut groups: Groups = Vec::with_capacity(pieces.iter().map(|p| p.0.len()).sum());
     // Where each group's spellings start among all groups' spellings.
     let mut spelling_starts: Vec<u32> = Vec::with_capacity(groups.capacity() + 1);
     let mut spellings = 0u32;
@@ -1740,7 +1739,7 @@ fn group_links(notes: &mut [Note], numbered: Vec<NumberedName>) -> Groups {
         .div_ceil(rayon::current_num_threads().clamp(1, 8))
         .max(1);
     let group_count = groups.len();
-    let tallies: Vec<(Vec<u32>, Vec<u32>)> = notes
+    let mut tallies: Vec<(Vec<u32>, Vec<u32>)> = notes
         .par_chunks(chunk)
         .enumerate()
         .map(|(c, notes)| {
@@ -1768,7 +1767,6 @@ fn group_links(notes: &mut [Note], numbered: Vec<NumberedName>) -> Groups {
     // the group, which come after the earlier groups'.
     let mut at = 0u32;
     let mut ends = Vec::with_capacity(group_count);
-    let mut tallies = tallies;
     for g in 0..group_count {
         for (sources, _) in &mut tallies {
             let count = sources[g];
@@ -1856,9 +1854,9 @@ fn group_spellings(
         assigned.extend(run.iter().map(|n| (n.number, g, 0)));
         return;
     }
-    // Each spelling's key, then the distinct keys in order of first use.
+    // Each spelling's key, the distinct keys in order of first use.
     let mut keys: Vec<(Name, Vec<(Name, u32)>)> = Vec::new();
-    let mut of_text = Vec::new();
+    let first = groups.len() as u32;
     for copies in texts() {
         link_key_into(&copies[0].name, key);
         let k = match keys.iter().position(|(k, _)| k.as_str() == key) {
@@ -1868,17 +1866,13 @@ fn group_spellings(
                 keys.len() - 1
             }
         };
-        of_text.push(k);
-        keys[k].1.push((copies[0].name.clone(), 0));
-    }
-    let first = groups.len() as u32;
-    for (k, copies) in of_text.iter().zip(texts()) {
-        let spelling = keys[*k].1.iter().position(|s| s.0 == copies[0].name);
-        let spelling = spelling.unwrap_or(0) as u32;
+        let spellings = &mut keys[k].1;
+        let spelling = spellings.len() as u32;
+        spellings.push((copies[0].name.clone(), 0));
         assigned.extend(
             copies
                 .iter()
-                .map(|n| (n.number, first + *k as u32, spelling)),
+                .map(|n| (n.number, first + k as u32, spelling)),
         );
     }
     for (name, spellings) in keys {

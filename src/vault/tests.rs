@@ -1091,23 +1091,16 @@ fn paths_read_by_bytes_agree_with_path_methods() {
                 "{p} in {r}"
             );
         }
-        let joined: Vec<String> = (path.components())
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(
-            NoteScratch::default().rel_path(path),
-            joined.join("/"),
-            "{p}"
-        );
-        if let Ok(rel) = path.strip_prefix("/vault") {
-            let joined: Vec<String> = (rel.components())
+        // What `rel_path` gave before it read paths by bytes: components joined by `/`.
+        let joined = |path: &Path| {
+            let parts: Vec<String> = (path.components())
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect();
-            assert_eq!(
-                NoteScratch::default().rel_path(rel),
-                joined.join("/"),
-                "{p}"
-            );
+            parts.join("/")
+        };
+        assert_eq!(NoteScratch::default().rel_path(path), joined(path), "{p}");
+        if let Ok(rel) = path.strip_prefix("/vault") {
+            assert_eq!(NoteScratch::default().rel_path(rel), joined(rel), "{p}");
         }
         let config = Config::default();
         let by_path = path
