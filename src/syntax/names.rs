@@ -185,6 +185,9 @@ fn hash(s: &str) -> u64 {
     FxBuildHasher.hash_one(s)
 }
 
+/// A link's slot when its target is empty (no table has that many slots).
+const NO_SLOT: u32 = u32::MAX;
+
 /// Open addressing with linear probing over a power-of-two number of slots, at most half full.
 #[derive(Default)]
 struct NameTable {
@@ -192,6 +195,8 @@ struct NameTable {
     len: usize,
     /// The hashes of the note being shared, kept to reuse its allocation.
     hashes: Vec<u64>,
+    /// The slot of each link of the note being shared ([`NO_SLOT`]: an empty target).
+    found: Vec<u32>,
     /// Where a new name's link key is made.
     key: String,
     /// A scan's table numbers its names (see [`ScanNames`]).
@@ -263,30 +268,37 @@ impl NameTable {
         h: u64,
         make: impl FnOnce() -> Name,
     ) -> (Name, u32, u32) {
+        let i = self.slot_of(s, h, make);
+        let slot = &self.slots[i];
+        let name = slot.name.clone().unwrap_or_default();
+        (name, slot.key, slot.number)
+    }
+
+    /// The slot holding `s` (whose hash is `h`), filled with the name `make` makes when
+    /// missing. There is room. Reads nothing but the table and the names it compares: no
+    /// reference count is touched, so the loads of many calls in a row can overlap.
+    fn slot_of(&mut self, s: &str, h: u64, make: impl FnOnce() -> Name) -> usize {
         let mask = self.slots.len() - 1;
         let mut i = self.home(h);
         loop {
             let slot = &self.slots[i];
             match &slot.name {
                 None => break,
-                Some(n) if slot.hash == h && n.as_str() == s => {
-                    return (n.clone(), slot.key, slot.number);
-                }
+                Some(n) if slot.hash == h && n.as_str() == s => return i,
                 Some(_) => i = (i + 1) & mask,
             }
         }
         link_key_into(s, &mut self.key);
         let key = key_hash(&self.key);
-        let n = make();
         let number = self.numbers.as_mut().map_or(NO_NAME, Numbers::take);
         self.slots[i] = Slot {
             hash: h,
-            name: Some(n.clone()),
+            name: Some(make()),
             key,
             number,
         };
         self.len += 1;
-        (n, key, number)
+        i
     }
 
     /// See [`share_targets`]: key hashes, or numbers in a scan's table.
@@ -311,26 +323,39 @@ impl NameTable {
                 super::prefetch(n.as_ptr().wrapping_sub(16));
             }
         }
+        // Each link's slot first, then its name: taking a name bumps its reference count, an
+        // atomic step that the processor lets no later load pass, so done in the same loop it
+        // would make every comparison wait for the one before it.
+        let mut found = std::mem::take(&mut self.found);
+        found.clear();
+        found.extend(targets.iter().zip(&hashes).map(|(t, &h)| {
+            let s = target(t);
+            if s.is_empty() {
+                NO_SLOT
+            } else {
+                self.slot_of(s, h, || Name::from(s)) as u32
+            }
+        }));
         let numbered = self.numbers.is_some();
         let keys = links
             .iter_mut()
-            .zip(targets)
-            .zip(&hashes)
-            .map(|((link, t), &h)| {
-                let s = target(t);
-                if s.is_empty() {
+            .zip(&found)
+            .map(|(link, &i)| {
+                let Some(slot) = self.slots.get(i as usize) else {
                     return if numbered { NO_NAME } else { 0 };
+                };
+                if let Some(name) = &slot.name {
+                    link.target = name.clone();
                 }
-                let (name, key, number) = self.get_or_insert(s, h);
-                link.target = name;
                 match (link.closed(), numbered) {
-                    (true, true) => number,
-                    (true, false) => key,
+                    (true, true) => slot.number,
+                    (true, false) => slot.key,
                     (false, true) => NO_NAME,
                     (false, false) => 0,
                 }
             })
             .collect();
+        self.found = found;
         self.hashes = hashes;
         keys
     }

@@ -421,7 +421,11 @@ pub fn list_notes(
                             let target = vault_root.join(rel);
                             aliases.lock().unwrap().push((entry.into_path(), target));
                         } else {
-                            mine.paths.push(entry.into_path());
+                            // Cut to size here, by the thread that made it: the allocator
+                            // would otherwise do it when the note is made, on a scan worker,
+                            // locking this thread's arena against the other worker each time.
+                            let path = entry.into_path().into_boxed_path();
+                            mine.paths.push(path.into_path_buf());
                         }
                     }
                 }
