@@ -15,8 +15,10 @@ pub struct Context {
     pub links: usize,
     pub broken_links: usize,
     pub generate: Duration,
-    /// `None` when rg is not installed.
+    /// The best of [`Context::rg_runs`]; `None` when rg is not installed.
     pub rg: Option<Duration>,
+    /// Each run of `rg`, in order.
+    pub rg_runs: Vec<Duration>,
     pub server_cmd: String,
     pub compare_cmd: Option<String>,
 }
@@ -251,12 +253,16 @@ pub fn print_table(ctx: &Context, primary: &Figures, compare: Option<&Figures>) 
                 None => "n/a",
             };
             println!(
-                "{:<24} {:>10}  {:<10} {:<6}  rg -c '\\[\\[' took {} on the same vault",
+                "{:<24} {:>10}  {:<10} {:<6}  rg -c '\\[\\[' took {} on the same vault{}",
                 "index / rg",
                 format!("{ratio:.1}×"),
                 limit.map_or_else(|| "none".to_string(), |l| format!("≤ {l:.1}×")),
                 verdict,
                 fmt(ms(rg), Unit::Ms),
+                match ctx.rg_runs.len() {
+                    0 | 1 => String::new(),
+                    n => format!(", best of {n} ({})", runs(&ctx.rg_runs)),
+                },
             );
         }
         _ => println!("index / rg: skipped (rg is not on PATH)"),
@@ -278,10 +284,16 @@ pub fn print_table(ctx: &Context, primary: &Figures, compare: Option<&Figures>) 
 
 fn detail(row: &Row, f: &Figures) -> String {
     match (row.key, row.stats) {
-        ("index", _) => match &f.index_method {
-            IndexMethod::Progress { title } => format!("via $/progress end ({title:?})"),
-            IndexMethod::DefinitionPoll => "via definition poll (no progress sent)".to_string(),
-        },
+        ("index", _) => {
+            let method = match &f.index_method {
+                IndexMethod::Progress { title } => format!("via $/progress end ({title:?})"),
+                IndexMethod::DefinitionPoll => "via definition poll (no progress sent)".to_string(),
+            };
+            match f.index_runs.len() {
+                0 | 1 => method,
+                n => format!("best of {n} ({}), {method}", runs(&f.index_runs)),
+            }
+        }
         (_, Some(stats)) if stats(f).n == 0 => "not measured".to_string(),
         (key, Some(stats)) => {
             let s = stats(f);
@@ -314,6 +326,19 @@ fn fmt_ratio(a: Option<f64>, b: Option<f64>) -> String {
     ratio(a, b).map_or_else(|| "n/a".to_string(), |r| format!("{r:.2}"))
 }
 
+/// Times of runs, in order: "1.41, 1.52, 1.39 s" (or in ms when under a second).
+fn runs(times: &[Duration]) -> String {
+    let secs = times.iter().all(|t| t.as_secs_f64() >= 1.0);
+    let each: Vec<String> = times
+        .iter()
+        .map(|t| match secs {
+            true => format!("{:.2}", t.as_secs_f64()),
+            false => format!("{:.0}", ms(*t)),
+        })
+        .collect();
+    format!("{} {}", each.join(", "), if secs { "s" } else { "ms" })
+}
+
 fn stats_json(s: Stats) -> Value {
     json!({"n": s.n, "median": ms(s.median), "p95": ms(s.p95), "max": ms(s.max)})
 }
@@ -331,6 +356,7 @@ fn figures_json(ctx: &Context, cmd: &str, f: &Figures) -> Value {
     json!({
         "command": cmd,
         "index_ms": ms(f.index),
+        "index_runs_ms": f.index_runs.iter().map(|t| ms(*t)).collect::<Vec<_>>(),
         "index_method": method,
         "completion_ms": stats_json(f.completion),
         "definition_ms": stats_json(f.definition),
@@ -382,10 +408,24 @@ pub fn to_json(ctx: &Context, primary: &Figures, compare: Option<&Figures>) -> V
         "broken_links": ctx.broken_links,
         "generate_ms": ms(ctx.generate),
         "rg_ms": ctx.rg.map(ms),
+        "rg_runs_ms": ctx.rg_runs.iter().map(|t| ms(*t)).collect::<Vec<_>>(),
         "tier": tier.label(),
         "targets": targets,
         "server": figures_json(ctx, &ctx.server_cmd, primary),
         "compare": compare.zip(ctx.compare_cmd.as_deref()).map(|(c, cmd)| figures_json(ctx, cmd, c)),
         "ratios": ratios,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_read_in_seconds_only_when_all_take_one() {
+        let ms = Duration::from_millis;
+        assert_eq!(runs(&[ms(1340), ms(1470), ms(1510)]), "1.34, 1.47, 1.51 s");
+        assert_eq!(runs(&[ms(1340), ms(990)]), "1340, 990 ms");
+        assert_eq!(runs(&[ms(51)]), "51 ms");
+    }
 }
