@@ -10,9 +10,14 @@
 use libfuzzer_sys::fuzz_target;
 use wikilsp::lsp::convert::{Encoding, LineIndex};
 use wikilsp::syntax::{
-    ParsedNote, TextRange, TimestampKind, key_hash, link_key_into, parse_note, parse_note_for_index,
-    parse_note_slim,
+    NO_NAME, ParsedNote, ScanNames, TextRange, TimestampKind, key_hash, link_key_into, parse_note,
+    parse_note_for_index, parse_note_for_scan, parse_note_slim,
 };
+
+thread_local! {
+    /// A scan's table, kept across inputs as a scan keeps it across notes.
+    static SCAN: std::cell::RefCell<ScanNames> = std::cell::RefCell::new(ScanNames::new(Default::default()));
+}
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
@@ -38,6 +43,22 @@ fn check(text: &str) {
         link_key_into(&l.target, &mut key);
         let want = if l.closed() { key_hash(&key) } else { 0 };
         assert_eq!(k, want, "key hash of {:?}", l.target);
+    }
+    // A scan's parse is the same note; its links' numbers stand for their spellings.
+    let (scanned, numbers) = SCAN.with_borrow_mut(|names| parse_note_for_scan(text, names));
+    assert_eq!(scanned, slim, "a scan's parse differs");
+    assert_eq!(numbers.len(), slim.links.len());
+    let mut seen: Vec<(u32, &str)> = Vec::new();
+    for (l, &n) in slim.links.iter().zip(numbers.iter()) {
+        if !l.closed() || l.target.is_empty() {
+            assert_eq!(n, NO_NAME, "number of {:?}", l.target);
+            continue;
+        }
+        assert_ne!(n, NO_NAME, "number of {:?}", l.target);
+        for &(m, t) in &seen {
+            assert_eq!(m == n, t == l.target.as_str(), "numbers of {t:?} and {:?}", l.target);
+        }
+        seen.push((n, l.target.as_str()));
     }
     let lines = LineIndex::new(text);
     let mut ranges: Vec<(&str, TextRange)> = Vec::new();

@@ -5,9 +5,11 @@
 //! Why not a hash set of names: at 100,000 notes a scanning thread holds about 110,000 distinct
 //! targets, and nearly every link looks up one that was last seen long ago. A hash set keeps its
 //! control bytes, its buckets and each name's text in three places, each a wait on memory: a
-//! quarter of the scan's time went to those waits. Here a slot holds the name's full hash beside
-//! it, and the slots of all of a note's links (then the texts their hashes point to) are fetched
-//! before the first is compared, so the waits overlap instead of following one another.
+//! quarter of the scan's time went to those waits. Here a slot is one cache line holding the
+//! name's full hash and, for a name of up to [`INLINE`] bytes, its text: a lookup reads one line.
+//! A scan's parser fetches each link's slot as it meets the link ([`SlotsAhead`]), so the slots
+//! are in the cache when the note is done and its links are looked up; then the names found are
+//! fetched before any is taken, so those waits overlap instead of following one another.
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
@@ -55,8 +57,14 @@ pub(crate) fn name(s: &str, shared: bool) -> Name {
 /// thread's table. The links were made with empty targets placed at their ranges' starts.
 /// Returns each link's [`key_hash`] of its link key (0 for an unclosed link or one without a
 /// key), which the table computes once per name.
-pub(crate) fn share_targets(text: &str, links: &mut [Link], targets: &[(u32, u32)]) -> Box<[u32]> {
-    NAMES.with_borrow_mut(|names| names.share(text, links, targets))
+/// `hashes` are the targets' [`target_hash`]es.
+pub(crate) fn share_targets(
+    text: &str,
+    links: &mut [Link],
+    targets: &[(u32, u32)],
+    hashes: &[u64],
+) -> Box<[u32]> {
+    NAMES.with_borrow_mut(|names| names.share(text, links, targets, hashes))
 }
 
 /// [`share_targets`] from a scan's table: returns each link's number in the scan
@@ -65,9 +73,37 @@ pub(crate) fn share_numbered_targets(
     text: &str,
     links: &mut [Link],
     targets: &[(u32, u32)],
+    hashes: &[u64],
     names: &mut ScanNames,
 ) -> Box<[u32]> {
-    names.table.share(text, links, targets)
+    names.table.share(text, links, targets, hashes)
+}
+
+/// The hash a table finds a link target by: the parser makes it as it meets the link.
+pub(crate) fn target_hash(target: &str) -> u64 {
+    hash(target)
+}
+
+/// Where a table's slots lay when a parse began, so that the parser can fetch a link's slot as
+/// soon as it meets the link: by the time the note is done and its links are looked up, the
+/// slots are in the cache (fetched at the end instead, the lookups waited on most of them).
+/// Only an address: if the table grows meanwhile, the fetch was in vain, never wrong.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct SlotsAhead {
+    first: usize,
+    bits: u32,
+}
+
+impl SlotsAhead {
+    /// Asks for the slot where the lookup of the target whose hash is `h` starts.
+    #[inline]
+    pub(crate) fn fetch(self, h: u64) {
+        if self.bits > 0 {
+            let home = (h.wrapping_mul(HOME_MULTIPLIER) >> (64 - self.bits)) as usize;
+            let at = self.first.wrapping_add(home * std::mem::size_of::<Slot>());
+            super::prefetch(at as *const u8);
+        }
+    }
 }
 
 /// What a link's number is when it has none: an unclosed link, or one with an empty target.
@@ -155,6 +191,11 @@ impl ScanNames {
             .2
     }
 
+    /// See [`SlotsAhead`].
+    pub(crate) fn ahead(&self) -> SlotsAhead {
+        self.table.ahead()
+    }
+
     /// How many spellings it numbered.
     pub fn len(&self) -> usize {
         let let_go = self.table.numbers.as_ref().map_or(0, |n| n.let_go.len());
@@ -188,13 +229,14 @@ fn hash(s: &str) -> u64 {
 /// A link's slot when its target is empty (no table has that many slots).
 const NO_SLOT: u32 = u32::MAX;
 
+/// Spreads a hash over the slots (Fibonacci hashing: its top bits pick the slot).
+const HOME_MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// Open addressing with linear probing over a power-of-two number of slots, at most half full.
 #[derive(Default)]
 struct NameTable {
     slots: Vec<Slot>,
     len: usize,
-    /// The hashes of the note being shared, kept to reuse its allocation.
-    hashes: Vec<u64>,
     /// The slot of each link of the note being shared ([`NO_SLOT`]: an empty target).
     found: Vec<u32>,
     /// Where a new name's link key is made.
@@ -203,7 +245,12 @@ struct NameTable {
     numbers: Option<Numbers>,
 }
 
-#[derive(Default, Clone)]
+/// One cache line: a lookup that finds its name reads nothing else, as long as the name is
+/// short enough to be kept in the slot as well ([`INLINE`] bytes; most link targets are).
+/// Comparing with the name's own text instead was a second wait on memory per link, the
+/// scan's biggest (the names lie all over the heap).
+#[derive(Clone)]
+#[repr(C, align(64))]
 struct Slot {
     hash: u64,
     /// `None`: an empty slot.
@@ -212,13 +259,59 @@ struct Slot {
     key: u32,
     /// Its number in a scan ([`NO_NAME`] in a table that numbers nothing).
     number: u32,
+    /// The name's length when it is kept in `inline`, else [`LONG`].
+    len: u8,
+    inline: [u8; INLINE],
+}
+
+/// The longest name a slot keeps a copy of.
+const INLINE: usize = 39;
+
+/// [`Slot::len`] of a name longer than [`INLINE`]: compared with the name's own text.
+const LONG: u8 = u8::MAX;
+
+impl Default for Slot {
+    fn default() -> Slot {
+        Slot {
+            hash: 0,
+            name: None,
+            key: 0,
+            number: NO_NAME,
+            len: 0,
+            inline: [0; INLINE],
+        }
+    }
+}
+
+impl Slot {
+    /// Whether the slot holds `s`, whose hash is `h`.
+    #[inline]
+    fn holds(&self, s: &str, h: u64) -> bool {
+        if self.hash != h {
+            return false;
+        }
+        match self.len {
+            LONG => self.name.as_ref().is_some_and(|n| n.as_str() == s),
+            len => self.inline.get(..len as usize) == Some(s.as_bytes()),
+        }
+    }
 }
 
 impl NameTable {
     /// Where the probe for `hash` starts (the table is not empty).
     fn home(&self, hash: u64) -> usize {
         let bits = self.slots.len().trailing_zeros();
-        (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+        (hash.wrapping_mul(HOME_MULTIPLIER) >> (64 - bits)) as usize
+    }
+
+    fn ahead(&self) -> SlotsAhead {
+        match self.slots.len() {
+            0 => SlotsAhead::default(),
+            n => SlotsAhead {
+                first: self.slots.as_ptr() as usize,
+                bits: n.trailing_zeros(),
+            },
+        }
     }
 
     /// Makes sure `more` names can be added without growing or starting over, so that slots
@@ -282,39 +375,58 @@ impl NameTable {
         let mut i = self.home(h);
         loop {
             let slot = &self.slots[i];
-            match &slot.name {
-                None => break,
-                Some(n) if slot.hash == h && n.as_str() == s => return i,
-                Some(_) => i = (i + 1) & mask,
+            if slot.name.is_none() {
+                break;
             }
+            if slot.holds(s, h) {
+                return i;
+            }
+            i = (i + 1) & mask;
         }
         link_key_into(s, &mut self.key);
         let key = key_hash(&self.key);
         let number = self.numbers.as_mut().map_or(NO_NAME, Numbers::take);
-        self.slots[i] = Slot {
+        let mut slot = Slot {
             hash: h,
             name: Some(make()),
             key,
             number,
+            len: LONG,
+            inline: [0; INLINE],
         };
+        if let Some(inline) = slot.inline.get_mut(..s.len()) {
+            inline.copy_from_slice(s.as_bytes());
+            slot.len = s.len() as u8;
+        }
+        self.slots[i] = slot;
         self.len += 1;
         i
     }
 
     /// See [`share_targets`]: key hashes, or numbers in a scan's table.
-    fn share(&mut self, text: &str, links: &mut [Link], targets: &[(u32, u32)]) -> Box<[u32]> {
+    fn share(
+        &mut self,
+        text: &str,
+        links: &mut [Link],
+        targets: &[(u32, u32)],
+        hashes: &[u64],
+    ) -> Box<[u32]> {
         debug_assert_eq!(links.len(), targets.len());
+        debug_assert_eq!(hashes.len(), targets.len());
         let target = |&(a, b): &(u32, u32)| &text[a as usize..b as usize];
+        debug_assert!(
+            targets
+                .iter()
+                .zip(hashes)
+                .all(|(t, &h)| h == hash(target(t)))
+        );
         self.make_room(targets.len());
-        let mut hashes = std::mem::take(&mut self.hashes);
-        hashes.clear();
-        hashes.extend(targets.iter().map(|t| hash(target(t))));
         // Every slot first, then the text of each name found there: the fetches of all links
         // are under way together before the first comparison waits for its own.
-        for &h in &hashes {
+        for &h in hashes {
             super::prefetch(&self.slots[self.home(h)]);
         }
-        for &h in &hashes {
+        for &h in hashes {
             let slot = &self.slots[self.home(h)];
             if slot.hash == h
                 && let Some(n) = &slot.name
@@ -328,7 +440,7 @@ impl NameTable {
         // would make every comparison wait for the one before it.
         let mut found = std::mem::take(&mut self.found);
         found.clear();
-        found.extend(targets.iter().zip(&hashes).map(|(t, &h)| {
+        found.extend(targets.iter().zip(hashes).map(|(t, &h)| {
             let s = target(t);
             if s.is_empty() {
                 NO_SLOT
@@ -356,7 +468,6 @@ impl NameTable {
             })
             .collect();
         self.found = found;
-        self.hashes = hashes;
         keys
     }
 }
@@ -409,5 +520,30 @@ mod tests {
         assert_eq!(again.as_ptr(), a.as_ptr());
         assert_eq!(key, key_hash("alpha"), "its key hash, kept with it");
         assert_eq!(table.len, 3);
+    }
+
+    #[test]
+    fn names_longer_than_a_slot_keeps_are_compared_whole() {
+        let mut table = NameTable::default();
+        table.make_room(8);
+        // One hash for all: only the text tells them apart, kept in the slot up to `INLINE`
+        // bytes and read from the name past that.
+        let texts = [
+            "a".repeat(INLINE - 1),
+            "a".repeat(INLINE),
+            "a".repeat(INLINE + 1),
+            "a".repeat(INLINE + 2),
+            format!("{}b", "a".repeat(INLINE)),
+            format!("{}é", "a".repeat(INLINE - 1)),
+            "Zürich — Цюрих 🚆 and a long way to go beyond the slot".to_string(),
+        ];
+        let names: Vec<Name> = texts.iter().map(|t| table.get_or_insert(t, 42).0).collect();
+        assert_eq!(table.len, texts.len());
+        for (t, n) in texts.iter().zip(&names) {
+            assert_eq!(n.as_str(), t);
+            let again = table.get_or_insert(t, 42).0;
+            assert_eq!(again.as_ptr(), n.as_ptr(), "found again, not copied: {t:?}");
+        }
+        assert_eq!(table.len, texts.len());
     }
 }
