@@ -576,6 +576,8 @@ pub(super) fn scan_folders_with<T: Send>(
         _ => Vec::new(),
     };
     let names = &tables[..];
+    let bulk = BulkGrowth::start();
+    rayon::broadcast(|_| BulkGrowth::grow_this_threads_arena());
     let notes: Vec<T> = paths
         .into_par_iter()
         .map_init(OpenFolder::default, |folder, path| {
@@ -628,7 +630,73 @@ pub(super) fn scan_folders_with<T: Send>(
         })
         .flatten_iter()
         .collect();
+    drop(bulk);
     (notes, errors.into_inner().unwrap(), numbered_names(tables))
+}
+
+/// While a scan reads and parses, glibc's allocator grows the heaps of its threads' arenas 64
+/// MiB at a time (`M_TOP_PAD`) instead of a page at a time.
+///
+/// Why: a thread's arena (every scan worker has one) makes each page it grows by usable with an
+/// `mprotect` call, which takes the process's memory-map lock for writing and so also stalls
+/// the other worker's page faults. At 100,000 notes that was 66,000 calls; with the padding (and
+/// the workers' first heaps grown at the start, [`BulkGrowth::grow_this_threads_arena`]), about
+/// 100, and in calm runs 0.66 s of system time instead of 0.78. Growing only maps address
+/// space: pages still cost memory only once written. The padding is put back when the scan
+/// ends: it also keeps that much of freed memory at the top of each heap instead of giving it
+/// back (the server peaked 16 MB higher with it left on from startup; 2-3 MB so). Elsewhere
+/// (another allocator or platform) this does nothing.
+struct BulkGrowth;
+
+/// Scans under way (the padding is put back when the last one ends).
+static BULK_SCANS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl BulkGrowth {
+    /// glibc's own padding (`M_TOP_PAD`'s documented default).
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    const DEFAULT_PAD: libc::c_int = 128 << 10;
+
+    /// The padding while growing in bulk: a whole heap of a thread's arena (glibc's maximum).
+    const BULK_PAD: i32 = 64 << 20;
+
+    fn start() -> BulkGrowth {
+        if BULK_SCANS.fetch_add(1, Ordering::SeqCst) == 0 {
+            Self::pad(Self::BULK_PAD);
+        }
+        BulkGrowth
+    }
+
+    /// Makes the heap of the calling thread's arena usable to its end at once, by taking and
+    /// freeing blocks that fill it: the padding only applies to heaps made after it was set,
+    /// and a scan's workers usually have theirs already (made a page at a time, 16,000 calls
+    /// for a heap of 64 MiB). Only the blocks' first pages are written; freed, they stay the
+    /// arena's, unwritten, for the scan to use.
+    fn grow_this_threads_arena() {
+        // Below `tune_allocator`'s threshold for a mapping of its own: taken from the arena.
+        const BLOCK: usize = 3 << 20;
+        let blocks: Vec<Vec<u8>> = (0..(BulkGrowth::BULK_PAD as usize / BLOCK))
+            .map(|_| Vec::with_capacity(BLOCK))
+            .collect();
+        // Taken for real, not optimized away as unused.
+        drop(std::hint::black_box(blocks));
+    }
+
+    fn pad(_bytes: i32) {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: `mallopt` only sets a parameter of glibc's allocator, under its own lock.
+        unsafe {
+            libc::mallopt(libc::M_TOP_PAD, _bytes);
+        }
+    }
+}
+
+impl Drop for BulkGrowth {
+    fn drop(&mut self) {
+        if BULK_SCANS.fetch_sub(1, Ordering::SeqCst) == 1 {
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            Self::pad(Self::DEFAULT_PAD);
+        }
+    }
 }
 
 /// One table of numbered names per worker of the current pool, numbers drawn from one counter.
