@@ -7,9 +7,8 @@
 //! control bytes, its buckets and each name's text in three places, each a wait on memory: a
 //! quarter of the scan's time went to those waits. Here a slot is one cache line holding the
 //! name's full hash and, for a name of up to [`INLINE`] bytes, its text: a lookup reads one line.
-//! A scan's parser fetches each link's slot as it meets the link ([`SlotsAhead`]), so the slots
-//! are in the cache when the note is done and its links are looked up; then the names found are
-//! fetched before any is taken, so those waits overlap instead of following one another.
+//! The slots of all of a note's links (then the names found there) are fetched before the first
+//! is compared, so the waits overlap instead of following one another.
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
@@ -57,14 +56,8 @@ pub(crate) fn name(s: &str, shared: bool) -> Name {
 /// thread's table. The links were made with empty targets placed at their ranges' starts.
 /// Returns each link's [`key_hash`] of its link key (0 for an unclosed link or one without a
 /// key), which the table computes once per name.
-/// `hashes` are the targets' [`target_hash`]es.
-pub(crate) fn share_targets(
-    text: &str,
-    links: &mut [Link],
-    targets: &[(u32, u32)],
-    hashes: &[u64],
-) -> Box<[u32]> {
-    NAMES.with_borrow_mut(|names| names.share(text, links, targets, hashes))
+pub(crate) fn share_targets(text: &str, links: &mut [Link], targets: &[(u32, u32)]) -> Box<[u32]> {
+    NAMES.with_borrow_mut(|names| names.share(text, links, targets))
 }
 
 /// [`share_targets`] from a scan's table: returns each link's number in the scan
@@ -73,37 +66,9 @@ pub(crate) fn share_numbered_targets(
     text: &str,
     links: &mut [Link],
     targets: &[(u32, u32)],
-    hashes: &[u64],
     names: &mut ScanNames,
 ) -> Box<[u32]> {
-    names.table.share(text, links, targets, hashes)
-}
-
-/// The hash a table finds a link target by: the parser makes it as it meets the link.
-pub(crate) fn target_hash(target: &str) -> u64 {
-    hash(target)
-}
-
-/// Where a table's slots lay when a parse began, so that the parser can fetch a link's slot as
-/// soon as it meets the link: by the time the note is done and its links are looked up, the
-/// slots are in the cache (fetched at the end instead, the lookups waited on most of them).
-/// Only an address: if the table grows meanwhile, the fetch was in vain, never wrong.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct SlotsAhead {
-    first: usize,
-    bits: u32,
-}
-
-impl SlotsAhead {
-    /// Asks for the slot where the lookup of the target whose hash is `h` starts.
-    #[inline]
-    pub(crate) fn fetch(self, h: u64) {
-        if self.bits > 0 {
-            let home = (h.wrapping_mul(HOME_MULTIPLIER) >> (64 - self.bits)) as usize;
-            let at = self.first.wrapping_add(home * std::mem::size_of::<Slot>());
-            super::prefetch(at as *const u8);
-        }
-    }
+    names.table.share(text, links, targets)
 }
 
 /// What a link's number is when it has none: an unclosed link, or one with an empty target.
@@ -191,11 +156,6 @@ impl ScanNames {
             .2
     }
 
-    /// See [`SlotsAhead`].
-    pub(crate) fn ahead(&self) -> SlotsAhead {
-        self.table.ahead()
-    }
-
     /// How many spellings it numbered.
     pub fn len(&self) -> usize {
         let let_go = self.table.numbers.as_ref().map_or(0, |n| n.let_go.len());
@@ -229,14 +189,13 @@ fn hash(s: &str) -> u64 {
 /// A link's slot when its target is empty (no table has that many slots).
 const NO_SLOT: u32 = u32::MAX;
 
-/// Spreads a hash over the slots (Fibonacci hashing: its top bits pick the slot).
-const HOME_MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
-
 /// Open addressing with linear probing over a power-of-two number of slots, at most half full.
 #[derive(Default)]
 struct NameTable {
     slots: Vec<Slot>,
     len: usize,
+    /// The hashes of the note being shared, kept to reuse its allocation.
+    hashes: Vec<u64>,
     /// The slot of each link of the note being shared ([`NO_SLOT`]: an empty target).
     found: Vec<u32>,
     /// Where a new name's link key is made.
@@ -301,17 +260,7 @@ impl NameTable {
     /// Where the probe for `hash` starts (the table is not empty).
     fn home(&self, hash: u64) -> usize {
         let bits = self.slots.len().trailing_zeros();
-        (hash.wrapping_mul(HOME_MULTIPLIER) >> (64 - bits)) as usize
-    }
-
-    fn ahead(&self) -> SlotsAhead {
-        match self.slots.len() {
-            0 => SlotsAhead::default(),
-            n => SlotsAhead {
-                first: self.slots.as_ptr() as usize,
-                bits: n.trailing_zeros(),
-            },
-        }
+        (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
     }
 
     /// Makes sure `more` names can be added without growing or starting over, so that slots
@@ -404,29 +353,19 @@ impl NameTable {
     }
 
     /// See [`share_targets`]: key hashes, or numbers in a scan's table.
-    fn share(
-        &mut self,
-        text: &str,
-        links: &mut [Link],
-        targets: &[(u32, u32)],
-        hashes: &[u64],
-    ) -> Box<[u32]> {
+    fn share(&mut self, text: &str, links: &mut [Link], targets: &[(u32, u32)]) -> Box<[u32]> {
         debug_assert_eq!(links.len(), targets.len());
-        debug_assert_eq!(hashes.len(), targets.len());
         let target = |&(a, b): &(u32, u32)| &text[a as usize..b as usize];
-        debug_assert!(
-            targets
-                .iter()
-                .zip(hashes)
-                .all(|(t, &h)| h == hash(target(t)))
-        );
         self.make_room(targets.len());
+        let mut hashes = std::mem::take(&mut self.hashes);
+        hashes.clear();
+        hashes.extend(targets.iter().map(|t| hash(target(t))));
         // Every slot first, then the text of each name found there: the fetches of all links
         // are under way together before the first comparison waits for its own.
-        for &h in hashes {
+        for &h in &hashes {
             super::prefetch(&self.slots[self.home(h)]);
         }
-        for &h in hashes {
+        for &h in &hashes {
             let slot = &self.slots[self.home(h)];
             if slot.hash == h
                 && let Some(n) = &slot.name
@@ -440,7 +379,7 @@ impl NameTable {
         // would make every comparison wait for the one before it.
         let mut found = std::mem::take(&mut self.found);
         found.clear();
-        found.extend(targets.iter().zip(hashes).map(|(t, &h)| {
+        found.extend(targets.iter().zip(&hashes).map(|(t, &h)| {
             let s = target(t);
             if s.is_empty() {
                 NO_SLOT
@@ -468,6 +407,7 @@ impl NameTable {
             })
             .collect();
         self.found = found;
+        self.hashes = hashes;
         keys
     }
 }

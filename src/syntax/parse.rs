@@ -63,10 +63,6 @@ fn parse(text: &str, slim: bool, names: Option<&mut super::ScanNames>) -> (Parse
     parser.note.links = std::mem::take(&mut growing.links);
     parser.note.headings = std::mem::take(&mut growing.headings);
     parser.targets = std::mem::take(&mut growing.targets);
-    parser.hashes = std::mem::take(&mut growing.hashes);
-    if let Some(names) = &names {
-        parser.ahead = names.ahead();
-    }
     let start = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
     } else {
@@ -79,12 +75,11 @@ fn parse(text: &str, slim: bool, names: Option<&mut super::ScanNames>) -> (Parse
     let line = lines.line_of(top.body_start as u32).0 as usize;
     parser.body(top.body_start, line, lines.starts());
     let mut targets = std::mem::take(&mut parser.targets);
-    let mut hashes = std::mem::take(&mut parser.hashes);
     let mut note = parser.finish();
     let keys = if let (true, Some(names)) = (slim, names) {
-        super::names::share_numbered_targets(text, &mut note.links, &targets, &hashes, names)
+        super::names::share_numbered_targets(text, &mut note.links, &targets, names)
     } else if slim {
-        super::names::share_targets(text, &mut note.links, &targets, &hashes)
+        super::names::share_targets(text, &mut note.links, &targets)
     } else {
         Box::default()
     };
@@ -97,13 +92,11 @@ fn parse(text: &str, slim: bool, names: Option<&mut super::ScanNames>) -> (Parse
     note.links = moved_out(&mut links);
     note.headings = moved_out(&mut headings);
     targets.clear();
-    hashes.clear();
     if links.capacity() <= GROWING_KEPT && headings.capacity() <= GROWING_KEPT {
         GROWING.set(Growing {
             links,
             headings,
             targets,
-            hashes,
         });
     }
     note.lines = lines;
@@ -147,7 +140,6 @@ struct Growing {
     links: Vec<Link>,
     headings: Vec<Heading>,
     targets: Vec<(u32, u32)>,
-    hashes: Vec<u64>,
 }
 
 /// The elements of `v` in a vector of their exact size; `v` is left empty with its capacity.
@@ -209,10 +201,6 @@ struct Parser<'a> {
     /// When `slim`, each link's target range, in order: the links get their shared names all
     /// at once when the note is done ([`super::names::share_targets`]).
     targets: Vec<(u32, u32)>,
-    /// When `slim`, each target's [`super::names::target_hash`], made as the link is met.
-    hashes: Vec<u64>,
-    /// Where a scan's table of names lies, to fetch each link's slot as it is met.
-    ahead: super::names::SlotsAhead,
 }
 
 impl<'a> Parser<'a> {
@@ -226,8 +214,6 @@ impl<'a> Parser<'a> {
             long_runs: HashMap::new(),
             slim: false,
             targets: Vec::new(),
-            hashes: Vec::new(),
-            ahead: Default::default(),
         }
     }
 

@@ -225,9 +225,6 @@ impl Parser<'_> {
         // The index's names are shared between notes, looked up when the note is done.
         let target = if slim {
             self.targets.push((ta as u32, tb as u32));
-            let hash = super::super::names::target_hash(&self.text[ta..tb]);
-            self.hashes.push(hash);
-            self.ahead.fetch(hash);
             (Name::new(), TextRange::new(ta, ta))
         } else {
             (
