@@ -24,10 +24,11 @@ thread_local! {
     static NAMES: RefCell<NameTable> = RefCell::default();
 }
 
-/// Bounds [`NAMES`] (the table starts over when full; names already handed out stay valid).
-/// Large enough for every distinct target of a 100,000-note vault: a table that starts over
-/// mid-scan stops sharing, and a copy per link costs ~40 bytes more.
-const NAMES_LIMIT: usize = 1 << 20;
+/// Bounds a table of names (it starts over when full; names already handed out stay valid, and
+/// a scan's keep their numbers). Twice the distinct targets a worker meets in a 100,000-note
+/// vault: a table that starts over mid-scan stops sharing, and a copy per link costs ~40 bytes
+/// more. At most half full, a table then takes at most 32 MiB (a slot is a cache line).
+const NAMES_LIMIT: usize = 1 << 18;
 
 /// The smallest table made (slots; a power of two).
 const MIN_SLOTS: usize = 1024;
@@ -460,6 +461,37 @@ mod tests {
         assert_eq!(again.as_ptr(), a.as_ptr());
         assert_eq!(key, key_hash("alpha"), "its key hash, kept with it");
         assert_eq!(table.len, 3);
+    }
+
+    #[test]
+    fn a_scan_table_that_starts_over_keeps_every_number_it_gave() {
+        let mut names = ScanNames::new(Default::default());
+        // More spellings than a table holds: it starts over once, and `first` is met again
+        // after that (a second number for one spelling, which the grouping merges by text).
+        let spell = |i: usize| Name::from(format!("topic {i}"));
+        let first = names.number(&spell(0));
+        let mut given = vec![(first, spell(0))];
+        for i in 1..=NAMES_LIMIT + 10 {
+            let name = spell(i);
+            given.push((names.number(&name), name));
+        }
+        let again = names.number(&spell(0));
+        assert_ne!(again, first, "met after the table started over");
+        given.push((again, spell(0)));
+        assert_eq!(names.len(), given.len());
+        let mut out = Vec::new();
+        names.numbered_into(&mut out);
+        let mut out: Vec<(u32, String)> = out
+            .into_iter()
+            .map(|n| (n.number, n.name.to_string()))
+            .collect();
+        out.sort();
+        let mut want: Vec<(u32, String)> = given
+            .into_iter()
+            .map(|(number, name)| (number, name.to_string()))
+            .collect();
+        want.sort();
+        assert_eq!(out, want, "every number given, with its spelling, once");
     }
 
     #[test]
