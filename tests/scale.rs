@@ -70,6 +70,8 @@ async fn an_open_note_is_served_while_indexing_and_its_links_are_judged_once_the
         .completion(&glaze, pos_in(&text, "[[kiln]]", "kiln", 2))
         .await;
     assert!(completion.is_object(), "{completion:#}");
+    // From part of the vault: the editor is to ask again as the user types on.
+    assert_eq!(completion["isIncomplete"], true, "{completion:#}");
     assert_eq!(stats(&mut server).await["indexed"], false);
     // No link is called broken before the index is in (its note may just not be read yet).
     let early = server.latest_diagnostics(&glaze).await;
@@ -108,6 +110,17 @@ async fn an_open_note_is_served_while_indexing_and_its_links_are_judged_once_the
             &fx.uri("notes/kiln_log.md"),
             json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}})
         )
+    );
+    // The whole vault read, a short list is the whole answer.
+    let completion = server
+        .completion(&glaze, pos_in(&text, "[[kiln]]", "kiln", 2))
+        .await;
+    assert_eq!(completion["isIncomplete"], false, "{completion:#}");
+    assert!(
+        completion["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().any(|i| i["label"] == "Kiln log")),
+        "{completion:#}"
     );
     server.shutdown().await;
 }

@@ -910,7 +910,10 @@ impl LanguageServer for WikiLsp {
                     .collect();
                 let count = items.len();
                 let list = CompletionList {
-                    is_incomplete: list.incomplete,
+                    // While the vault is being read, an answer knows only the notes read so
+                    // far: marked incomplete, the editor asks again as the user types on,
+                    // instead of filtering this answer and never offering the notes read since.
+                    is_incomplete: list.incomplete || !snap.indexed,
                     items,
                 };
                 let is_incomplete = list.is_incomplete;
