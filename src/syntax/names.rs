@@ -7,8 +7,9 @@
 //! control bytes, its buckets and each name's text in three places, each a wait on memory: a
 //! quarter of the scan's time went to those waits. Here a slot is one cache line holding the
 //! name's full hash and, for a name of up to [`INLINE`] bytes, its text: a lookup reads one line.
-//! The slots of all of a note's links (then the names found there) are fetched before the first
-//! is compared, so the waits overlap instead of following one another.
+//! The slots of all of a note's links are fetched before the first is compared, and each name
+//! found while the others are looked up, before any is taken: the waits overlap instead of
+//! following one another.
 
 use std::cell::RefCell;
 use std::hash::BuildHasher;
@@ -361,19 +362,10 @@ impl NameTable {
         let mut hashes = std::mem::take(&mut self.hashes);
         hashes.clear();
         hashes.extend(targets.iter().map(|t| hash(target(t))));
-        // Every slot first, then the text of each name found there: the fetches of all links
-        // are under way together before the first comparison waits for its own.
+        // Every slot first: their fetches are under way together before the first comparison
+        // waits for its own. Each name found is fetched then, to be taken once all are found.
         for &h in &hashes {
             super::prefetch(&self.slots[self.home(h)]);
-        }
-        for &h in &hashes {
-            let slot = &self.slots[self.home(h)];
-            if slot.hash == h
-                && let Some(n) = &slot.name
-            {
-                // The name's header (length, count) sits just before its text.
-                super::prefetch(n.as_ptr().wrapping_sub(16));
-            }
         }
         // Each link's slot first, then its name: taking a name bumps its reference count, an
         // atomic step that the processor lets no later load pass, so done in the same loop it
@@ -383,10 +375,14 @@ impl NameTable {
         found.extend(targets.iter().zip(&hashes).map(|(t, &h)| {
             let s = target(t);
             if s.is_empty() {
-                NO_SLOT
-            } else {
-                self.slot_of(s, h, || Name::from(s)) as u32
+                return NO_SLOT;
             }
+            let i = self.slot_of(s, h, || Name::from(s));
+            if let Some(name) = &self.slots[i].name {
+                // Its header (length, count) sits just before its text.
+                super::prefetch(name.as_ptr().wrapping_sub(16));
+            }
+            i as u32
         }));
         let numbered = self.numbers.is_some();
         let keys = links
