@@ -255,7 +255,7 @@ pub fn print_table(ctx: &Context, primary: &Figures, compare: Option<&Figures>) 
             println!(
                 "{:<24} {:>10}  {:<10} {:<6}  rg -c '\\[\\[' took {} on the same vault{}",
                 "index / rg",
-                format!("{ratio:.1}×"),
+                format!("{ratio:.2}×"),
                 limit.map_or_else(|| "none".to_string(), |l| format!("≤ {l:.1}×")),
                 verdict,
                 fmt(ms(rg), Unit::Ms),
