@@ -672,13 +672,16 @@ impl BulkGrowth {
     /// for a heap of 64 MiB). Only the blocks' first pages are written; freed, they stay the
     /// arena's, unwritten, for the scan to use.
     fn grow_this_threads_arena() {
-        // Below `tune_allocator`'s threshold for a mapping of its own: taken from the arena.
-        const BLOCK: usize = 3 << 20;
-        let blocks: Vec<Vec<u8>> = (0..(BulkGrowth::BULK_PAD as usize / BLOCK))
-            .map(|_| Vec::with_capacity(BLOCK))
-            .collect();
-        // Taken for real, not optimized away as unused.
-        drop(std::hint::black_box(blocks));
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        {
+            // Below `tune_allocator`'s threshold for a mapping of its own: from the arena.
+            const BLOCK: usize = 3 << 20;
+            let blocks: Vec<Vec<u8>> = (0..(BulkGrowth::BULK_PAD as usize / BLOCK))
+                .map(|_| Vec::with_capacity(BLOCK))
+                .collect();
+            // Taken for real, not optimized away as unused.
+            drop(std::hint::black_box(blocks));
+        }
     }
 
     fn pad(_bytes: i32) {
