@@ -32,9 +32,9 @@ pub struct BenchArgs {
     /// Another server to measure on the same vault; prints the ratio per figure.
     #[arg(long, value_name = "CMD ARGS")]
     pub compare_cmd: Option<String>,
-    /// Times each server starts and indexes the vault (the last start also answers the timed
-    /// requests); the index figure is the best of them, as `rg`'s is the best of as many
-    /// runs, one before each start.
+    /// How many times each server is started and timed until it has indexed the vault (the
+    /// last start also answers the timed requests); the index figure is the best of them, as
+    /// `rg`'s is the best of as many runs, one before each start.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub index_runs: u32,
     /// Write the vault into DIR (created if missing, must be empty) and keep it.
