@@ -91,101 +91,92 @@ pub fn measure(
     vault: &GeneratedVault,
     iterations: usize,
 ) -> Result<Figures, String> {
-    let root = vault
-        .root
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", vault.root.display()))?;
-    let root_uri = file_uri(&root);
-    let name = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let folders = json!([{"uri": root_uri, "name": name}]);
-    let probe = Probe::new(vault, &root)?;
-
-    let mut server =
-        ServerProcess::spawn(cmd, &root, folders.clone()).map_err(|e| e.to_string())?;
-    match scenario(&server, &root, &folders, &probe, iterations) {
+    let mut run = Run::start(cmd, vault)?;
+    match scenario(&run, iterations) {
         Ok(mut figures) => {
-            figures.peak_rss_mb = peak_rss_kb(server.pid()).map(|kb| kb as f64 / 1024.0);
-            figures.shutdown_error = server.shutdown().err();
+            figures.peak_rss_mb = peak_rss_kb(run.server.pid()).map(|kb| kb as f64 / 1024.0);
+            figures.shutdown_error = run.server.shutdown().err();
             Ok(figures)
         }
-        Err(e) => Err(format!("{e}\n  {}", server.post_mortem())),
+        Err(e) => Err(format!("{e}\n  {}", run.server.post_mortem())),
     }
 }
 
 /// Starts the server, waits until it has indexed (as [`measure`] does, an editor-like note open
 /// meanwhile) and shuts it down: one more index time, for a best of several.
 pub fn time_index(cmd: &[String], vault: &GeneratedVault) -> Result<Duration, String> {
-    let root = vault
-        .root
-        .canonicalize()
-        .map_err(|e| format!("{}: {e}", vault.root.display()))?;
-    let name = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let folders = json!([{"uri": file_uri(&root), "name": name}]);
-    let probe = Probe::new(vault, &root)?;
-    let mut server =
-        ServerProcess::spawn(cmd, &root, folders.clone()).map_err(|e| e.to_string())?;
-    let index = (|| {
-        let conn = &server.conn;
-        conn.request(
-            "initialize",
-            initialize_params(&root, &folders),
-            REQUEST_TIMEOUT,
-        )
-        .map_err(|e| e.to_string())?;
+    let mut run = Run::start(cmd, vault)?;
+    match run.index() {
+        Ok((_, index, _)) => {
+            // Its figures are the measured run's; a slow exit here is reported there.
+            let _ = run.server.shutdown();
+            Ok(index)
+        }
+        Err(e) => Err(format!("{e}\n  {}", run.server.post_mortem())),
+    }
+}
+
+/// A server started on the vault, and what it is asked about.
+struct Run {
+    server: ServerProcess,
+    root: std::path::PathBuf,
+    folders: Value,
+    probe: Probe,
+}
+
+impl Run {
+    fn start(cmd: &[String], vault: &GeneratedVault) -> Result<Run, String> {
+        let root = vault
+            .root
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", vault.root.display()))?;
+        let name = root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let folders = json!([{"uri": file_uri(&root), "name": name}]);
+        let probe = Probe::new(vault, &root)?;
+        let server =
+            ServerProcess::spawn(cmd, &root, folders.clone()).map_err(|e| e.to_string())?;
+        Ok(Run {
+            server,
+            root,
+            folders,
+            probe,
+        })
+    }
+
+    /// Initializes the server and waits until it has indexed: its capabilities, the index time
+    /// (from `initialized`) and how its end was told.
+    fn index(&self) -> Result<(Value, Duration, IndexMethod), String> {
+        let conn = &self.server.conn;
+        let probe = &self.probe;
+        let init = conn
+            .request(
+                "initialize",
+                initialize_params(&self.root, &self.folders),
+                REQUEST_TIMEOUT,
+            )
+            .map_err(|e| e.to_string())?;
         let t0 = Instant::now();
         conn.notify("initialized", json!({}))
             .map_err(|e| e.to_string())?;
+        // An editor restoring its tabs opens a note at once, before the index is ready; so
+        // does the bench, which also gives the definition poll a document to ask about.
         conn.notify(
             "textDocument/didOpen",
             json!({"textDocument": {"uri": probe.uri, "languageId": "markdown", "version": 1, "text": probe.text}}),
         )
         .map_err(|e| e.to_string())?;
-        wait_for_index(conn, &probe, t0).map(|(index, _)| index)
-    })();
-    match index {
-        Ok(index) => {
-            // Its figures are the measured run's; a slow exit here is reported there.
-            let _ = server.shutdown();
-            Ok(index)
-        }
-        Err(e) => Err(format!("{e}\n  {}", server.post_mortem())),
+        let (index, method) = wait_for_index(conn, probe, t0)?;
+        Ok((init, index, method))
     }
 }
 
-fn scenario(
-    server: &ServerProcess,
-    root: &Path,
-    folders: &Value,
-    probe: &Probe,
-    iterations: usize,
-) -> Result<Figures, String> {
-    let conn = &server.conn;
-    let init = conn
-        .request(
-            "initialize",
-            initialize_params(root, folders),
-            REQUEST_TIMEOUT,
-        )
-        .map_err(|e| e.to_string())?;
+fn scenario(run: &Run, iterations: usize) -> Result<Figures, String> {
+    let (conn, probe) = (&run.server.conn, &run.probe);
+    let (init, index, index_method) = run.index()?;
     let mut warnings = capability_warnings(&init["capabilities"]);
-
-    let t0 = Instant::now();
-    conn.notify("initialized", json!({}))
-        .map_err(|e| e.to_string())?;
-    // An editor restoring its tabs opens a note at once, before the index is ready; so does
-    // the bench, which also gives the definition poll a document to ask about.
-    conn.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": probe.uri, "languageId": "markdown", "version": 1, "text": probe.text}}),
-    )
-    .map_err(|e| e.to_string())?;
-    let (index, index_method) = wait_for_index(conn, probe, t0)?;
 
     let doc = json!({"uri": probe.uri});
     let at = |pos: (u32, u32)| json!({"line": pos.0, "character": pos.1});

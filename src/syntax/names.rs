@@ -153,9 +153,8 @@ impl ScanNames {
             return NO_NAME;
         }
         self.table.make_room(1);
-        self.table
-            .get_or_insert_with(name, hash(name), || name.clone())
-            .2
+        let i = self.table.slot_of(name, hash(name), || name.clone());
+        self.table.slots[i].number
     }
 
     /// How many spellings it numbered.
@@ -173,14 +172,7 @@ impl ScanNames {
     pub fn numbered_into(self, out: &mut Vec<NumberedName>) {
         let NameTable { slots, numbers, .. } = self.table;
         out.extend(numbers.into_iter().flat_map(|n| n.let_go));
-        out.extend(slots.into_iter().filter_map(|slot| {
-            let name = slot.name?;
-            (slot.number != NO_NAME).then_some(NumberedName {
-                number: slot.number,
-                name,
-                key: slot.key,
-            })
-        }));
+        out.extend(slots.into_iter().filter_map(Slot::numbered));
     }
 }
 
@@ -245,6 +237,16 @@ impl Default for Slot {
 }
 
 impl Slot {
+    /// The spelling a scan's table numbered in this slot, if any.
+    fn numbered(self) -> Option<NumberedName> {
+        let name = self.name?;
+        (self.number != NO_NAME).then_some(NumberedName {
+            number: self.number,
+            name,
+            key: self.key,
+        })
+    }
+
     /// Whether the slot holds `s`, whose hash is `h`.
     #[inline]
     fn holds(&self, s: &str, h: u64) -> bool {
@@ -271,14 +273,9 @@ impl NameTable {
         if self.len + more > NAMES_LIMIT {
             let slots = std::mem::take(&mut self.slots);
             if let Some(numbers) = &mut self.numbers {
-                numbers.let_go.extend(slots.into_iter().filter_map(|slot| {
-                    let name = slot.name?;
-                    (slot.number != NO_NAME).then_some(NumberedName {
-                        number: slot.number,
-                        name,
-                        key: slot.key,
-                    })
-                }));
+                numbers
+                    .let_go
+                    .extend(slots.into_iter().filter_map(Slot::numbered));
             }
             self.len = 0;
         }
@@ -301,25 +298,15 @@ impl NameTable {
     /// The shared copy of `s` (whose hash is `h`), its key hash and its number, added when
     /// missing. There is room.
     fn get_or_insert(&mut self, s: &str, h: u64) -> (Name, u32, u32) {
-        self.get_or_insert_with(s, h, || Name::from(s))
-    }
-
-    /// [`NameTable::get_or_insert`], the name made by `make` when missing (a copy of `s`, or
-    /// a name that already holds it, shared rather than copied).
-    fn get_or_insert_with(
-        &mut self,
-        s: &str,
-        h: u64,
-        make: impl FnOnce() -> Name,
-    ) -> (Name, u32, u32) {
-        let i = self.slot_of(s, h, make);
+        let i = self.slot_of(s, h, || Name::from(s));
         let slot = &self.slots[i];
         let name = slot.name.clone().unwrap_or_default();
         (name, slot.key, slot.number)
     }
 
     /// The slot holding `s` (whose hash is `h`), filled with the name `make` makes when
-    /// missing. There is room. Reads nothing but the table and the names it compares: no
+    /// missing (a copy of `s`, or a name that already holds it, shared rather than copied).
+    /// There is room. Reads nothing but the table and the names it compares: no
     /// reference count is touched, so the loads of many calls in a row can overlap.
     fn slot_of(&mut self, s: &str, h: u64, make: impl FnOnce() -> Name) -> usize {
         let mask = self.slots.len() - 1;
