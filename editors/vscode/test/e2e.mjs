@@ -246,11 +246,18 @@ async function run(context) {
       throw new Error(`the suggestion widget does not offer "Using the Smoker": ${t}`);
     }
     // Narrow it down as a person would, then look at it.
+    // Each letter may ask the server again (a list of 200 of many notes is incomplete): waited
+    // for as above, not read after a fixed pause (a loaded machine answered later once).
     await page.keyboard.type('smok', { delay: 50 });
-    await sleep(500);
+    const narrowed = await until(async () => {
+      const t = await page.$eval(widget, (e) => e.innerText ?? '');
+      return t.includes('Using the Smoker') ? t : undefined;
+    }, 10000);
     await shot('3-completion');
-    const t = await page.$eval(widget, (e) => e.innerText ?? '');
-    if (!t.includes('Using the Smoker')) throw new Error(`after typing "smok": ${t}`);
+    if (!narrowed) {
+      const t = await page.$eval(widget, (e) => e.innerText ?? '').catch(() => '(no widget)');
+      throw new Error(`after typing "smok": ${t}`);
+    }
     await page.keyboard.press('Escape');
     // Leave scratch.md as it was.
     for (let i = 0; i < 3; i++) await page.keyboard.press('Control+Z');
