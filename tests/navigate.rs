@@ -3,6 +3,7 @@
 mod common;
 use common::*;
 use serde_json::{Value, json};
+use std::path::Path;
 
 const VAULT: &str = r#"
 //- /kiln_hours/raku_firing.md
@@ -41,6 +42,20 @@ fn locations(got: &Value) -> Vec<(String, Value)> {
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
     v
+}
+
+/// The answer to `textDocument/references` at `pos` in the note at `path`.
+async fn references(server: &mut TestServer, path: &Path, pos: Value, declaration: bool) -> Value {
+    server
+        .request(
+            "textDocument/references",
+            json!({
+                "textDocument": { "uri": uri(path) },
+                "position": pos,
+                "context": { "includeDeclaration": declaration },
+            }),
+        )
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,28 +125,22 @@ async fn references_in_plain_text_are_the_backlinks_of_the_note_and_a_missing_ta
     let person = fx.text("people/tomas_reyes.md");
     let mut server = TestServer::start(fx.root()).await;
     server.open(&raku_path).await;
-    let got = server
-        .request(
-            "textDocument/references",
-            json!({
-                "textDocument": { "uri": uri(&raku_path) },
-                "position": pos_in(&raku, "Sawdust", "Saw", 1),
-                "context": { "includeDeclaration": false },
-            }),
-        )
-        .await;
+    let got = references(
+        &mut server,
+        &raku_path,
+        pos_in(&raku, "Sawdust", "Saw", 1),
+        false,
+    )
+    .await;
     assert_eq!(got.as_array().unwrap().len(), 3, "{got:#}");
     server.open(&today).await;
-    let got = server
-        .request(
-            "textDocument/references",
-            json!({
-                "textDocument": { "uri": uri(&today) },
-                "position": pos_in(&text, "[[wood_firing]]", "wood", 1),
-                "context": { "includeDeclaration": true },
-            }),
-        )
-        .await;
+    let got = references(
+        &mut server,
+        &today,
+        pos_in(&text, "[[wood_firing]]", "wood", 1),
+        true,
+    )
+    .await;
     let mut expected = vec![
         (
             fx.uri("kiln_hours/today.md"),
@@ -367,16 +376,7 @@ second line: é [[glaze]]
     server.open(&glaze).await;
     server.wait_indexed().await;
     let (_, pos) = fx.cursor();
-    let got = server
-        .request(
-            "textDocument/references",
-            json!({
-                "textDocument": { "uri": uri(&glaze) },
-                "position": pos,
-                "context": { "includeDeclaration": true },
-            }),
-        )
-        .await;
+    let got = references(&mut server, &glaze, pos, true).await;
     let nth = |text: &str, needle: &str, n: usize| {
         let at = text.match_indices(needle).nth(n).unwrap().0;
         range(text, at, at + needle.len())
@@ -439,16 +439,7 @@ async fn hundreds_of_backlinks_come_back_whole_and_exact() {
     expected.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
     assert_eq!(locations(got), expected);
     // With the declaration: the hub's title comes first, then the same links in the same order.
-    let with_title = server
-        .request(
-            "textDocument/references",
-            json!({
-                "textDocument": { "uri": uri(&hub) },
-                "position": pos,
-                "context": { "includeDeclaration": true },
-            }),
-        )
-        .await;
+    let with_title = references(&mut server, &hub, pos, true).await;
     let with_title = with_title.as_array().unwrap();
     assert_eq!(with_title.len(), 301);
     assert_eq!(with_title[0]["uri"], fx.uri("hub.md"));
@@ -457,5 +448,60 @@ async fn hundreds_of_backlinks_come_back_whole_and_exact() {
         range_of(&fx.text("hub.md"), "Kiln log")
     );
     assert_eq!(&with_title[1..], got.as_array().unwrap().as_slice());
+    server.shutdown().await;
+}
+
+/// A hub linked from more notes than one share of the work holds (they are read on all cores),
+/// by its stem and by its alias, one of them open in the editor with unsaved edits. The real
+/// binary writes the answer itself, in pieces: it is every link, in order of notes and then of
+/// position, placed in the text the editor has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_of_many_notes_answers_every_link_in_order_from_the_real_binary() {
+    let mut spec = String::from("//- /hub.md\n---\naliases: [Kiln]\n---\n# Hub $0of the kilns\n");
+    for i in 0..700 {
+        let text = match i % 3 {
+            0 => "Ж [[hub]] once.".to_owned(),
+            1 => "é 🎬 [[Kiln | the kiln]], then [[hub]].".to_owned(),
+            _ => "[[hub#Firing]] is a part; [[other]] is not.".to_owned(),
+        };
+        spec.push_str(&format!("//- /links/n_{i:03}.md\n{text}\n"));
+    }
+    let fx = Fixture::new(&spec);
+    let hub = fx.path("hub.md");
+    let edited = "line one 🔥\nКрем [[Kiln]] and [[hub]]\n";
+    let mut server = TestServer::start_process(fx.root(), "wikilsp=info").await;
+    server.open(&hub).await;
+    server.open_with(&fx.path("links/n_005.md"), edited).await;
+    let (_, pos) = fx.cursor();
+    let got = references(&mut server, &hub, pos, true).await;
+    let mut expected = vec![json!({
+        "uri": fx.uri("hub.md"),
+        "range": range_of(&fx.text("hub.md"), "Hub of the kilns"),
+    })];
+    for i in 0..700 {
+        let rel = format!("links/n_{i:03}.md");
+        let text = if i == 5 {
+            edited.to_owned()
+        } else {
+            fx.text(&rel)
+        };
+        let mut found: Vec<usize> = [
+            "[[hub]]",
+            "[[hub#Firing]]",
+            "[[Kiln | the kiln]]",
+            "[[Kiln]]",
+        ]
+        .iter()
+        .flat_map(|link| text.match_indices(link).map(|m| m.0).collect::<Vec<_>>())
+        .collect();
+        found.sort();
+        for at in found {
+            let end = at + text[at..].find("]]").unwrap() + 2;
+            expected.push(json!({ "uri": fx.uri(&rel), "range": range(&text, at, end) }));
+        }
+    }
+    assert_eq!(got.as_array().unwrap().len(), expected.len());
+    assert_eq!(got, Value::Array(expected));
+    server.check_no_errors();
     server.shutdown().await;
 }

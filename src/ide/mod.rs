@@ -22,7 +22,9 @@ pub use diagnostics::{Diagnostic, DiagnosticsOptions, Severity, diagnostics};
 pub use hover::{Hover, hover};
 pub use links::{DocumentLink, FoldKind, LinkTarget, document_links, folding_ranges};
 pub use preview::note_preview;
-pub use references::{BacklinksLens, backlinks_lens, references, title_range};
+pub use references::{
+    BacklinksLens, References, backlinks_lens, references, references_to, title_range,
+};
 pub use rename::{
     PrepareRename, RenameEdit, RenameError, TextEdit, prepare_rename, rename, will_rename_files,
 };

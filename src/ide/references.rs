@@ -2,48 +2,103 @@
 //! missing note.
 
 use super::{FilePosition, NoteRange, link_at};
-use crate::syntax::{Link, TextRange};
-use crate::vault::{NoteId, Resolution, Vault, link_key};
+use crate::syntax::TextRange;
+use crate::vault::{Note, NoteId, Resolution, Vault, link_key};
 
 /// On a link: every link in the vault that resolves where it does (for a link to a missing or
 /// ambiguous target, every link written with the same target). Elsewhere in a note: every link
-/// to that note. With `include_declaration`, the target note's title line comes first.
+/// to that note. With `include_declaration`, the target note's title line comes first. Links
+/// come in the order of their notes, then of position.
 pub fn references(vault: &Vault, pos: FilePosition, include_declaration: bool) -> Vec<NoteRange> {
-    let Some(note) = vault.note(pos.note) else {
-        return Vec::new();
-    };
-    let link = link_at(&note.parsed.links, pos.offset).filter(|l| l.closed());
-    // Each link's range is taken while the link is at hand (a hub has thousands).
-    let at = |note, _, link: &Link| NoteRange {
-        note,
-        range: link.range(),
-    };
-    let (target, links) = match link {
-        Some(link) if !link.target.is_empty() => {
-            let resolution = vault.resolve(&link.target, note.path());
-            match resolution {
-                Resolution::Note(id) => (Some(id), vault.backlinks_with(id, at)),
-                other => (
-                    None,
-                    vault.links_using_key_with(&link_key(&link.target), |r| *r == other, at),
-                ),
-            }
+    references_to(vault, pos, include_declaration).map_or_else(Vec::new, |found| found.all(vault))
+}
+
+/// What [`references`] finds, before its links are gathered: a caller that turns a hub's
+/// thousands of links into its own answer does so as each is found
+/// ([`References::fold_links`]) rather than from a list made first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct References {
+    /// The target note's title line, when it was asked for and there is a target note.
+    pub declaration: Option<NoteRange>,
+    /// The loose keys the links are written with.
+    keys: Vec<String>,
+    /// Where they must resolve.
+    resolution: Resolution,
+}
+
+impl References {
+    /// The declaration, then every link.
+    pub fn all(&self, vault: &Vault) -> Vec<NoteRange> {
+        let mut out: Vec<NoteRange> = self.declaration.into_iter().collect();
+        let shares = self.fold_links(vault, Vec::new, |share, note, _, range| {
+            share.push(NoteRange { note, range })
+        });
+        for share in shares {
+            out.extend(share);
         }
-        // `[[#Heading]]` or plain text: the note itself.
-        _ => (Some(pos.note), vault.backlinks_with(pos.note, at)),
-    };
-    match target {
-        Some(id) if include_declaration => {
-            let mut out = Vec::with_capacity(links.len() + 1);
-            out.push(NoteRange {
-                note: id,
-                range: title_range(vault, id),
-            });
-            out.extend(links);
-            out
-        }
-        _ => links,
+        out
     }
+
+    /// At least as many links as [`References::fold_links`] visits, known at once.
+    pub fn links_at_most(&self, vault: &Vault) -> usize {
+        let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
+        vault.links_using_keys_count(&keys)
+    }
+
+    /// Visits the links, as `visit(share, linking note's id, linking note, link's range)`, in
+    /// shares folded from `init()` (see [`Vault::fold_links`]), returned in order.
+    pub fn fold_links<A: Send>(
+        &self,
+        vault: &Vault,
+        init: impl Fn() -> A + Sync,
+        visit: impl Fn(&mut A, NoteId, &Note, TextRange) + Sync,
+    ) -> Vec<A> {
+        let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
+        vault.fold_links(
+            &keys,
+            |r| *r == self.resolution,
+            init,
+            |share, id, note, _, link| visit(share, id, note, link.range()),
+        )
+    }
+}
+
+/// [`references`] at `pos`, before its links are gathered; `None` for a note the vault does
+/// not hold.
+pub fn references_to(
+    vault: &Vault,
+    pos: FilePosition,
+    include_declaration: bool,
+) -> Option<References> {
+    let note = vault.note(pos.note)?;
+    let link = link_at(&note.parsed.links, pos.offset).filter(|l| l.closed());
+    let (keys, resolution) = match link {
+        Some(link) if !link.target.is_empty() => match vault.resolve(&link.target, note.path()) {
+            Resolution::Note(id) => (loose_keys(vault, id), Resolution::Note(id)),
+            other => (vec![link_key(&link.target)], other),
+        },
+        // `[[#Heading]]` or plain text: the note itself.
+        _ => (loose_keys(vault, pos.note), Resolution::Note(pos.note)),
+    };
+    let declaration = match resolution {
+        Resolution::Note(id) if include_declaration => Some(NoteRange {
+            note: id,
+            range: title_range(vault, id),
+        }),
+        _ => None,
+    };
+    Some(References {
+        declaration,
+        keys,
+        resolution,
+    })
+}
+
+fn loose_keys(vault: &Vault, id: NoteId) -> Vec<String> {
+    vault
+        .note(id)
+        .map(|n| n.loose_keys().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// Where a note states its title: the frontmatter `title` value, else its first `# ` heading,

@@ -103,23 +103,27 @@ pub const TEST_METHODS_VAR: &str = "WIKILSP_TEST_METHODS";
 pub async fn serve<I, O>(input: I, output: O) -> Ending
 where
     I: AsyncRead + Unpin + Send + 'static,
-    O: AsyncWrite,
+    O: AsyncWrite + Unpin,
 {
     // tower-lsp reads what the sanitizer lets through, in a pipe that ends when the input ends.
     // The sanitizer is a task of its own: tower-lsp decodes and runs every message on one task,
     // which has enough to do.
     let (pipe_in, pipe_out) = tokio::io::duplex(1 << 20);
     let pump = tokio::spawn(transport::sanitize(input, pipe_in));
-    let ending = serve_sanitized(pipe_out, output).await;
+    let (frames, waiting) = tokio::sync::mpsc::channel(64);
+    let (ending, ()) = tokio::join!(
+        serve_sanitized(pipe_out, frames),
+        transport::write_frames(waiting, output)
+    );
     pump.abort();
     ending
 }
 
-/// [`serve`] for an input already through `transport::sanitize`.
-async fn serve_sanitized<I, O>(input: I, output: O) -> Ending
+/// [`serve`] for an input already through `transport::sanitize`, its messages sent to
+/// `output`.
+async fn serve_sanitized<I>(input: I, output: transport::Frames) -> Ending
 where
     I: AsyncRead + Unpin,
-    O: AsyncWrite,
 {
     let shut_down = Arc::new(AtomicBool::new(false));
     let flag = shut_down.clone();
@@ -149,7 +153,6 @@ where
             .await;
         // Dropping the pipe's end here ends the splice once it has passed everything on.
     };
-    let output = std::pin::pin!(output);
     tokio::join!(serving, raw::splice(from_server, output, raw));
     if shut_down.load(Ordering::SeqCst) {
         Ending::Clean
@@ -938,10 +941,13 @@ impl LanguageServer for WikiLsp {
         let raw = self.raw.clone();
         self.read("references", Scope::Workspace, move |snap| {
             let (pos, view) = position_in(&snap, &p.text_document, p.position)?;
-            let found = ide::references(&view.vault, pos, include);
+            let Some(found) = ide::references_to(&view.vault, pos, include) else {
+                return Some(Vec::new());
+            };
             // Many are written as JSON at once, straight from the index (see [`raw`]).
-            if found.len() >= raw::RAW_MIN_ITEMS {
-                let json = snap.locations_json(&view.vault, &found);
+            let many = found.declaration.is_some() as usize + found.links_at_most(&view.vault);
+            if many >= raw::RAW_MIN_ITEMS {
+                let (json, _) = snap.references_json(&view.vault, &found);
                 let placeholder = raw.stash(json, |marker| {
                     Some(vec![Location {
                         uri: marker.parse().ok()?,
@@ -952,7 +958,7 @@ impl LanguageServer for WikiLsp {
                     return placeholder;
                 }
             }
-            Some(snap.locations(&view.vault, &found))
+            Some(snap.locations(&view.vault, &found.all(&view.vault)))
         })
         .await
     }
@@ -1189,7 +1195,8 @@ impl LanguageServer for WikiLsp {
                     // Many edits are written as JSON at once (see [`raw`]).
                     if items >= raw::RAW_MIN_ITEMS {
                         let json = workspace_edit_json(&snap, &view.vault, &edit);
-                        if let Some(placeholder) = json.and_then(|j| raw.stash(j, edit_placeholder))
+                        if let Some(placeholder) =
+                            json.and_then(|j| raw.stash(vec![j], edit_placeholder))
                         {
                             return Ok((Some(placeholder), moves));
                         }

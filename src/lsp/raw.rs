@@ -12,9 +12,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, BufReader};
 
-use super::transport::{Headers, read_headers, write_frame, write_frame_parts};
+use super::transport::{Frame, Frames, Headers, read_headers};
 
 /// Answers shorter than this many items go the usual way: the placeholder costs a parse.
 pub const RAW_MIN_ITEMS: usize = 64;
@@ -25,15 +25,11 @@ const WAITING_MAX: usize = 8;
 
 const MARKER_PREFIX: &str = "wikilsp-raw:";
 
-/// After writing a message this long, the memory freed meanwhile is given back to the system
-/// (see `give_back_freed_memory`): a hub's answer and what went into making it.
-const BIG_ANSWER: usize = 1 << 20;
-
 #[derive(Debug)]
 pub struct RawAnswers {
     nonce: u64,
     next: AtomicU64,
-    waiting: Mutex<VecDeque<(String, Vec<u8>)>>,
+    waiting: Mutex<VecDeque<(String, Vec<Vec<u8>>)>>,
     /// `waiting.len()`, read without the lock for every message.
     count: AtomicUsize,
 }
@@ -68,15 +64,16 @@ impl RawAnswers {
         let Ok(json) = serde_json::to_vec(&value) else {
             return value;
         };
-        self.stash(json, placeholder).unwrap_or(value)
+        self.stash(vec![json], placeholder).unwrap_or(value)
     }
 
-    /// Keeps `json` (the whole `result` of an answer) for the placeholder that `placeholder`
+    /// Keeps `json` (the whole `result` of an answer, in pieces to be written one after the
+    /// other) for the placeholder that `placeholder`
     /// makes of its marker (which it must carry as a string; a URI works: `wikilsp-raw:…` is
     /// one), and returns that placeholder. Nothing is kept when it makes none.
     pub fn stash<T>(
         &self,
-        json: Vec<u8>,
+        json: Vec<Vec<u8>>,
         placeholder: impl FnOnce(&str) -> Option<T>,
     ) -> Option<T> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
@@ -91,7 +88,7 @@ impl RawAnswers {
         Some(answer)
     }
 
-    fn take(&self, marker: &[u8]) -> Option<Vec<u8>> {
+    fn take(&self, marker: &[u8]) -> Option<Vec<Vec<u8>>> {
         let mut waiting = self.waiting.lock().unwrap();
         let i = waiting.iter().position(|(m, _)| m.as_bytes() == marker)?;
         let (_, json) = waiting.remove(i)?;
@@ -118,34 +115,34 @@ impl RawAnswers {
 /// An answer with its stashed JSON, written in pieces (a hub's JSON is megabytes: copying it
 /// into one message first cost a copy and fresh pages).
 struct Spliced {
-    json: Vec<u8>,
+    json: Vec<Vec<u8>>,
     id: Vec<u8>,
 }
 
 impl Spliced {
-    /// Laid out as tower-lsp lays out its answers.
-    fn parts(&self) -> [&[u8]; 5] {
-        [
-            br#"{"jsonrpc":"2.0","result":"#,
-            &self.json,
-            br#","id":"#,
-            &self.id,
-            b"}",
-        ]
+    /// The body's pieces, laid out as tower-lsp lays out its answers.
+    fn parts(self) -> Vec<Vec<u8>> {
+        let mut parts = Vec::with_capacity(self.json.len() + 2);
+        parts.push(br#"{"jsonrpc":"2.0","result":"#.to_vec());
+        parts.extend(self.json);
+        let mut end = br#","id":"#.to_vec();
+        end.extend(self.id);
+        end.push(b'}');
+        parts.push(end);
+        parts
     }
 
     #[cfg(test)]
-    fn to_vec(&self) -> Vec<u8> {
+    fn into_bytes(self) -> Vec<u8> {
         self.parts().concat()
     }
 }
 
-/// Copies tower-lsp's messages from `from` to `to`, putting stashed answers in place of their
-/// placeholders, until `from` ends.
-pub async fn splice<R, W>(from: R, mut to: W, raw: std::sync::Arc<RawAnswers>)
+/// Passes tower-lsp's messages from `from` on to `to`, putting stashed answers in place of
+/// their placeholders, until `from` ends.
+pub async fn splice<R>(from: R, to: Frames, raw: std::sync::Arc<RawAnswers>)
 where
     R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
 {
     let mut reader = BufReader::with_capacity(64 * 1024, from);
     loop {
@@ -158,20 +155,12 @@ where
         if reader.read_exact(&mut body).await.is_err() {
             break;
         }
-        let (written, len) = match raw.splice(&body) {
-            Some(spliced) => {
-                let parts = spliced.parts();
-                let len = parts.iter().map(|p| p.len()).sum();
-                (write_frame_parts(&mut to, &parts).await, len)
-            }
-            None => (write_frame(&mut to, &body).await, body.len()),
+        let frame = match raw.splice(&body) {
+            Some(spliced) => Frame::new(spliced.parts()),
+            None => Frame::new(vec![body]),
         };
-        if written.is_err() {
+        if to.send(frame).await.is_err() {
             break;
-        }
-        if len >= BIG_ANSWER {
-            drop(body);
-            super::indexing::give_back_freed_memory();
         }
     }
 }
@@ -184,12 +173,13 @@ mod tests {
     fn a_placeholder_gets_the_stashed_result_and_keeps_its_id() {
         let raw = RawAnswers::default();
         let marker = raw
-            .stash(br#"[{"uri":"file:///a.md"}]"#.to_vec(), |m| {
-                Some(m.to_owned())
-            })
+            .stash(
+                vec![br#"[{"uri":"#.to_vec(), br#""file:///a.md"}]"#.to_vec()],
+                |m| Some(m.to_owned()),
+            )
             .unwrap();
         let body = format!(r#"{{"jsonrpc":"2.0","result":[{{"uri":"{marker}"}}],"id":7}}"#);
-        let out = raw.splice(body.as_bytes()).unwrap().to_vec();
+        let out = raw.splice(body.as_bytes()).unwrap().into_bytes();
         let out: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             out,
@@ -206,7 +196,7 @@ mod tests {
             raw.splice(br#"{"jsonrpc":"2.0","result":null,"id":1}"#)
                 .is_none()
         );
-        raw.stash(b"[]".to_vec(), |m| Some(m.to_owned()));
+        raw.stash(vec![b"[]".to_vec()], |m| Some(m.to_owned()));
         let body = br#"{"jsonrpc":"2.0","result":"wikilsp-raw:0-0","id":1}"#;
         assert!(raw.splice(body).is_none());
     }
@@ -229,9 +219,11 @@ mod tests {
     #[test]
     fn old_answers_are_dropped_when_many_wait() {
         let raw = RawAnswers::default();
-        let first = raw.stash(b"1".to_vec(), |m| Some(m.to_owned())).unwrap();
+        let first = raw
+            .stash(vec![b"1".to_vec()], |m| Some(m.to_owned()))
+            .unwrap();
         for _ in 0..WAITING_MAX {
-            raw.stash(b"2".to_vec(), |m| Some(m.to_owned()));
+            raw.stash(vec![b"2".to_vec()], |m| Some(m.to_owned()));
         }
         let body = format!(r#"{{"jsonrpc":"2.0","result":"{first}","id":1}}"#);
         assert!(raw.splice(body.as_bytes()).is_none());

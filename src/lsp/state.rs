@@ -11,7 +11,7 @@ use tower_lsp_server::ls_types::{Location, Position, Range, TextDocumentContentC
 
 use super::convert::{Encoding, LineIndex, rope_char};
 use crate::config::Config;
-use crate::ide::NoteRange;
+use crate::ide::{self, NoteRange};
 use crate::syntax;
 use crate::vault::{
     LOSSY_MESSAGE, Note, NoteId, ReadError, ScanError, ScanProblem, Vault, is_config_ignored,
@@ -125,9 +125,6 @@ pub struct RequestView {
     pub vault: Arc<Vault>,
 }
 
-/// From this many locations on, an answer is written on all cores.
-const PARALLEL_LOCATIONS: usize = 8192;
-
 impl Snapshot {
     /// The note behind `uri`, with the text its positions refer to: the editor's for an open
     /// document, else the file on disk. `None` for URIs that name no note of the vault.
@@ -213,74 +210,36 @@ impl Snapshot {
         placed.into_iter().map(|p| p.1).collect()
     }
 
-    /// [`Snapshot::locations`] written as a JSON array at once, for answers too big for
-    /// tower-lsp's way (see `lsp::raw`): each note's URI is looked up once for its run of
-    /// ranges, and no `Location` is made. Keeps the order of `targets`.
-    pub fn locations_json(&self, vault: &Vault, targets: &[NoteRange]) -> Vec<u8> {
-        use rayon::prelude::*;
-        let runs: Vec<&[NoteRange]> = targets.chunk_by(|a, b| a.note == b.note).collect();
-        // Each share of runs into one buffer: a hub's answer has a run per linking note, and a
-        // buffer each cost more in allocation than the writing.
-        let write_runs = |runs: &[&[NoteRange]]| {
-            let mut out = Vec::with_capacity(runs.len() * 160);
-            let mut number = itoa::Buffer::new();
-            vault.for_each_note_ahead(
-                runs,
-                |run| run[0].note,
-                |run, note| {
-                    let uri_at = out.len() + 8;
-                    out.extend_from_slice(b",{\"uri\":");
-                    if !write_uri_json(note.path(), &mut out) {
-                        out.truncate(uri_at - 8);
-                        return;
-                    }
-                    let uri = uri_at..out.len();
-                    let mut first = true;
-                    let mut view = None;
-                    for target in *run {
-                        let Some(r) =
-                            self.range_in_note(run[0].note, note, target.range, &mut view)
-                        else {
-                            continue;
-                        };
-                        if !std::mem::take(&mut first) {
-                            out.extend_from_slice(b",{\"uri\":");
-                            out.extend_from_within(uri.clone());
-                        }
-                        out.extend_from_slice(b",\"range\":");
-                        write_range_json(&mut out, r, &mut number);
-                        out.push(b'}');
-                    }
-                    if first {
-                        // No range of the run could be placed: its URI goes too.
-                        out.truncate(uri_at - 8);
-                    }
-                },
-            );
-            out
-        };
-        // On all cores only when the answer is big enough to gain from it: a worker that has
-        // to wake up costs more than a few thousand locations take.
-        let pieces: Vec<Vec<u8>> = if targets.len() >= PARALLEL_LOCATIONS {
-            runs.par_chunks(runs.len().div_ceil(8))
-                .map(write_runs)
-                .collect()
-        } else {
-            vec![write_runs(&runs)]
-        };
-        let mut json = Vec::with_capacity(pieces.iter().map(Vec::len).sum::<usize>() + 2);
-        json.push(b'[');
-        for piece in &pieces {
-            // Each location starts with a comma; the first one's is dropped.
-            let piece = if json.len() == 1 {
-                piece.get(1..).unwrap_or_default()
-            } else {
-                piece
-            };
-            json.extend_from_slice(piece);
+    /// The locations of `found` written as a JSON array at once, for answers too big for
+    /// tower-lsp's way (see `lsp::raw`): each link is placed and written as it is found, while
+    /// its note is at hand (a hub's linking notes lie all over memory), each note's URI is
+    /// written once for its run of links, and no `Location` is made. The array comes in
+    /// pieces, to be written out one after the other (a hub's is megabytes: joining them cost
+    /// a copy and fresh pages); with how many locations it holds.
+    pub fn references_json(&self, vault: &Vault, found: &ide::References) -> (Vec<Vec<u8>>, usize) {
+        let mut opening = JsonShare::new(self, b"[".to_vec());
+        if let Some(declaration) = found.declaration
+            && let Some(note) = vault.note(declaration.note)
+        {
+            opening.push(declaration.note, note, declaration.range);
         }
-        json.push(b']');
-        json
+        let shares = found.fold_links(
+            vault,
+            || JsonShare::new(self, Vec::with_capacity(16 << 10)),
+            |share, id, note, range| share.push(id, note, range),
+        );
+        let mut count = opening.count;
+        let mut pieces = vec![opening.out];
+        for share in shares {
+            count += share.count;
+            pieces.push(share.out);
+        }
+        // Each location is followed by a comma: the last one's goes.
+        if let Some(last) = pieces.iter_mut().rev().find(|p| p.last() == Some(&b',')) {
+            last.pop();
+        }
+        pieces.push(b"]".to_vec());
+        (pieces, count)
     }
 
     /// The location of one range; `view` keeps the note's text once read, for the next range
@@ -426,6 +385,59 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
 /// thousand notes, and looking each up cost more than the rest of the answer).
 /// `range` as LSP JSON, by hand rather than with `write!` or serde: a hub's references and
 /// rename hold thousands.
+/// Locations written as JSON one after the other, each followed by a comma (see
+/// [`Snapshot::references_json`]).
+struct JsonShare<'a> {
+    snap: &'a Snapshot,
+    out: Vec<u8>,
+    count: usize,
+    /// The note of the last location, with where its URI is in `out`, and its text once read.
+    note: Option<(NoteId, std::ops::Range<usize>)>,
+    view: Option<Option<FileView>>,
+    number: itoa::Buffer,
+}
+
+impl<'a> JsonShare<'a> {
+    fn new(snap: &'a Snapshot, out: Vec<u8>) -> Self {
+        JsonShare {
+            snap,
+            out,
+            count: 0,
+            note: None,
+            view: None,
+            number: itoa::Buffer::new(),
+        }
+    }
+
+    /// Writes the location of `range` in note `id`, unless it cannot be placed.
+    fn push(&mut self, id: NoteId, note: &Note, range: syntax::TextRange) {
+        if self.note.as_ref().is_none_or(|n| n.0 != id) {
+            self.note = None;
+            self.view = None;
+        }
+        let Some(r) = self.snap.range_in_note(id, note, range, &mut self.view) else {
+            return;
+        };
+        let start = self.out.len();
+        self.out.extend_from_slice(b"{\"uri\":");
+        match &self.note {
+            Some((_, uri)) => self.out.extend_from_within(uri.clone()),
+            None => {
+                let uri_at = self.out.len();
+                if !write_uri_json(note.path(), &mut self.out) {
+                    self.out.truncate(start);
+                    return;
+                }
+                self.note = Some((id, uri_at..self.out.len()));
+            }
+        }
+        self.out.extend_from_slice(b",\"range\":");
+        write_range_json(&mut self.out, r, &mut self.number);
+        self.out.extend_from_slice(b"},");
+        self.count += 1;
+    }
+}
+
 pub fn write_range_json(out: &mut Vec<u8>, range: Range, number: &mut itoa::Buffer) {
     out.extend_from_slice(b"{\"start\":{\"line\":");
     out.extend_from_slice(number.format(range.start.line).as_bytes());

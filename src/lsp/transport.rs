@@ -12,66 +12,155 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Id};
 
-/// Standard input and output as async streams, each moved by a thread of its own (the input
-/// sanitized on its way, see [`sanitize`]). (tokio's
-/// own stdin and stdout hand every read and write to the blocking pool: a thread hop per
-/// message, which a busy machine made slow enough to stall the server's output, and with it
-/// every request behind it; and a read of stdin left pending kept the runtime from shutting
-/// down.) The receiver returned hears when the output thread has written everything.
+/// Standard input as an async stream, read by a thread of its own (and sanitized on its way,
+/// see [`sanitize`]), and standard output as the sending end of the messages to write, which
+/// a thread of its own writes. (tokio's own stdin and stdout hand every read and write to the
+/// blocking pool: a thread hop per message, which a busy machine made slow enough to stall the
+/// server's output, and with it every request behind it; and a read of stdin left pending kept
+/// the runtime from shutting down.) The receiver returned hears when the output thread has
+/// written everything.
 pub fn stdio() -> (
     tokio::io::DuplexStream,
-    tokio::io::DuplexStream,
+    Frames,
     std::sync::mpsc::Receiver<()>,
 ) {
-    use std::io::Write;
     let handle = tokio::runtime::Handle::current();
     let (input, mut to_server) = tokio::io::duplex(1 << 20);
-    let (output, mut from_server) = tokio::io::duplex(1 << 20);
-    let reads = handle.clone();
     std::thread::Builder::new()
         .name("wikilsp-stdin".into())
         .spawn(move || {
             // The sanitizer runs here, on the thread that reads: no hop to another thread
             // between a message's arrival and the server. (A blocking read inside a future is
             // fine on a thread that runs nothing else.)
-            reads.block_on(sanitize(Blocking(std::io::stdin()), &mut to_server));
+            handle.block_on(sanitize(Blocking(std::io::stdin()), &mut to_server));
             // Dropping `to_server` ends the server's input.
         })
         .expect("cannot start the stdin thread");
+    let (frames, mut waiting) = tokio::sync::mpsc::channel::<Frame>(FRAMES_WAITING);
     let (done, written) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("wikilsp-stdout".into())
         .spawn(move || {
-            // Straight to the file descriptor where there is one: the standard library's
-            // stdout is line-buffered, and cut every message at its header's line breaks.
-            #[cfg(unix)]
-            let mut stdout: Box<dyn Write> = {
-                use std::os::fd::AsFd;
-                match std::io::stdout().as_fd().try_clone_to_owned() {
-                    Ok(fd) => Box::new(std::fs::File::from(fd)),
-                    Err(_) => Box::new(std::io::stdout()),
-                }
-            };
-            #[cfg(not(unix))]
-            let mut stdout: Box<dyn Write> = Box::new(std::io::stdout());
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = match handle.block_on(from_server.read(&mut buf)) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => n,
-                };
-                if stdout
-                    .write_all(&buf[..n])
-                    .and_then(|()| stdout.flush())
-                    .is_err()
+            let mut stdout = raw_stdout();
+            // The messages already waiting go out in one write.
+            let mut batch = Vec::new();
+            while let Some(frame) = waiting.blocking_recv() {
+                batch.push(frame);
+                while batch.len() < FRAMES_WAITING
+                    && let Ok(frame) = waiting.try_recv()
                 {
+                    batch.push(frame);
+                }
+                if write_frames_blocking(&mut stdout, &batch).is_err() {
                     break;
+                }
+                let big = batch.iter().map(Frame::bytes).sum::<usize>() >= BIG_FRAME;
+                batch.clear();
+                if big {
+                    super::indexing::give_back_freed_memory();
                 }
             }
             let _ = done.send(());
         })
         .expect("cannot start the stdout thread");
-    (input, output, written)
+    (input, frames, written)
+}
+
+/// Standard output without the standard library's buffer where there is a file descriptor
+/// (its stdout is line-buffered, and cut every message at its header's line breaks). When it
+/// is a pipe, the pipe is made to hold a megabyte: a hub's answer of a few megabytes then
+/// crosses in a few turns of the client's reading, not in forty.
+fn raw_stdout() -> Box<dyn std::io::Write + Send> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::{AsFd, AsRawFd};
+        if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
+            #[cfg(target_os = "linux")]
+            // SAFETY: `fcntl` with `F_SETPIPE_SZ` only resizes the pipe's buffer (failing on a
+            // descriptor that is no pipe, or past the system's limit, which leaves it as it was);
+            // `fd` is an open descriptor we own.
+            unsafe {
+                libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BYTES);
+            }
+            return Box::new(std::fs::File::from(fd));
+        }
+    }
+    Box::new(std::io::stdout())
+}
+
+/// How big the output pipe is made (the most Linux allows without privileges by default).
+#[cfg(unix)]
+const PIPE_BYTES: libc::c_int = 1 << 20;
+
+/// How many messages wait at most for the output: then the server waits for the client to
+/// read.
+const FRAMES_WAITING: usize = 64;
+
+/// After writing this many bytes at once, the memory freed meanwhile is given back to the
+/// system (see `give_back_freed_memory`): a hub's answer and what went into making it.
+const BIG_FRAME: usize = 1 << 20;
+
+/// A message on its way to the client: its header and body, in pieces written one after the
+/// other (a big answer's pieces are moved here, never copied into one buffer).
+#[derive(Debug, Default)]
+pub struct Frame(Vec<Vec<u8>>);
+
+impl Frame {
+    /// The message whose body is `parts` one after the other.
+    pub fn new(parts: Vec<Vec<u8>>) -> Frame {
+        let len: usize = parts.iter().map(Vec::len).sum();
+        let mut pieces = Vec::with_capacity(parts.len() + 1);
+        pieces.push(format!("Content-Length: {len}\r\n\r\n").into_bytes());
+        pieces.extend(parts);
+        Frame(pieces)
+    }
+
+    /// Bytes, header included.
+    fn bytes(&self) -> usize {
+        self.0.iter().map(Vec::len).sum()
+    }
+}
+
+/// Where the server's messages go.
+pub type Frames = tokio::sync::mpsc::Sender<Frame>;
+
+/// Writes every piece of `frames` to `out`, in as few calls as the system allows.
+fn write_frames_blocking(out: &mut dyn std::io::Write, frames: &[Frame]) -> std::io::Result<()> {
+    use std::io::{ErrorKind, IoSlice};
+    let mut slices: Vec<IoSlice> = frames
+        .iter()
+        .flat_map(|f| &f.0)
+        .filter(|p| !p.is_empty())
+        .map(|p| IoSlice::new(p))
+        .collect();
+    let mut left = &mut slices[..];
+    while !left.is_empty() {
+        match out.write_vectored(left) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut left, n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.flush()
+}
+
+/// Writes the messages that come through `frames` to `out`, until every sender is gone: the
+/// output of a server that serves over a stream (see `lsp::serve`).
+pub async fn write_frames<O: AsyncWrite + Unpin>(
+    mut frames: tokio::sync::mpsc::Receiver<Frame>,
+    mut out: O,
+) {
+    while let Some(frame) = frames.recv().await {
+        for part in &frame.0 {
+            if out.write_all(part).await.is_err() {
+                return;
+            }
+        }
+        if out.flush().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// A blocking reader as an `AsyncRead` whose reads block: only for a thread of its own.
@@ -363,21 +452,6 @@ fn invalid(id: Id, code: ErrorCode, message: String) -> Vec<u8> {
         "params": { "code": code.code(), "message": message },
     }))
     .expect("a JSON value serializes")
-}
-
-/// [`write_frame`] of a body given in pieces, written one after the other.
-pub(super) async fn write_frame_parts<O: AsyncWrite + Unpin>(
-    output: &mut O,
-    parts: &[&[u8]],
-) -> std::io::Result<()> {
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    output
-        .write_all(format!("Content-Length: {len}\r\n\r\n").as_bytes())
-        .await?;
-    for part in parts {
-        output.write_all(part).await?;
-    }
-    output.flush().await
 }
 
 pub(super) async fn write_frame<O: AsyncWrite + Unpin>(

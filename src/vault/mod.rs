@@ -470,7 +470,7 @@ impl Note {
 /// completion of targets that have no note yet.
 #[derive(Debug, Clone, Default)]
 pub struct KeyLinks {
-    /// Notes whose links use this key (each once).
+    /// Notes whose links use this key, each once, in order.
     pub sources: Vec<NoteId>,
     /// The target texts written for this key, with how many links use each.
     pub spellings: Vec<(Name, u32)>,
@@ -1070,10 +1070,10 @@ impl Vault {
         self.backlinks_with(target, |source, i, _| (source, i))
     }
 
-    /// [`Vault::backlinks`], each link given as `pick(linking note, index, link)` makes it
-    /// (sorted): a caller that wants the link's range takes it while the link is at hand,
-    /// rather than looking every linking note up again.
-    pub fn backlinks_with<T: Ord + Send>(
+    /// [`Vault::backlinks`], each link given as `pick(linking note, index, link)` makes it (in
+    /// the same order): a caller that wants the link's range takes it while the link is at
+    /// hand, rather than looking every linking note up again.
+    pub fn backlinks_with<T: Send>(
         &self,
         target: NoteId,
         pick: impl Fn(NoteId, usize, &syntax::Link) -> T + Sync,
@@ -1081,39 +1081,88 @@ impl Vault {
         let Some(note) = self.note(target) else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        for key in note.loose_keys() {
-            out.extend(self.links_using_key_with(key, |r| r == &Resolution::Note(target), &pick));
-        }
-        out.sort_unstable();
-        out
+        let keys: Vec<&str> = note.loose_keys().collect();
+        let keep = Resolution::Note(target);
+        self.collect_links(&keys, |r| *r == keep, pick)
     }
 
     /// Every link whose target has loose key `key` and whose resolution satisfies `keep`, as
-    /// (linking note, index in its links). With `Resolution::Missing` this finds the links
-    /// that wait for a note that does not exist yet.
+    /// (linking note, index in its links), in the order of notes and then of position. With
+    /// `Resolution::Missing` this finds the links that wait for a note that does not exist yet.
     pub fn links_using_key(
         &self,
         key: &str,
         keep: impl Fn(&Resolution) -> bool + Sync,
     ) -> Vec<(NoteId, usize)> {
-        self.links_using_key_with(key, keep, |source, i, _| (source, i))
+        self.collect_links(&[key], keep, |source, i, _| (source, i))
     }
 
-    /// [`Vault::links_using_key`], each link given as `pick(linking note, index, link)` makes it.
-    pub fn links_using_key_with<T: Send>(
+    /// [`Vault::fold_links`] into one list of `pick(linking note, index, link)`.
+    fn collect_links<T: Send>(
         &self,
-        key: &str,
+        keys: &[&str],
         keep: impl Fn(&Resolution) -> bool + Sync,
         pick: impl Fn(NoteId, usize, &syntax::Link) -> T + Sync,
     ) -> Vec<T> {
+        let mut shares = self.fold_links(keys, keep, Vec::new, |out, source, _, i, link| {
+            out.push(pick(source, i, link))
+        });
+        if shares.len() == 1 {
+            return shares.pop().unwrap_or_default();
+        }
+        shares.into_iter().flatten().collect()
+    }
+
+    /// How many links use the loose keys `keys` (whatever they resolve to): at least as many
+    /// as [`Vault::fold_links`] visits, known without reading a linking note.
+    pub fn links_using_keys_count(&self, keys: &[&str]) -> usize {
+        keys.iter()
+            .filter_map(|&k| self.links_by_key.get(k))
+            .map(|links| links.total() as usize)
+            .sum()
+    }
+
+    /// Visits every link whose target has one of the loose keys `keys` and whose resolution
+    /// satisfies `keep`, in the order of linking notes and then of position, as
+    /// `visit(share, linking note's id, linking note, index in its links, link)`. The linking
+    /// notes are cut into consecutive shares, each folded from `init()`, on all cores when
+    /// there are many (a hub's linking notes lie all over memory, and reading them waits on
+    /// it); the shares come back in order.
+    ///
+    /// A caller that turns each link into its answer here does so while the linking note is
+    /// at hand: a hub's 17,000 linking notes are each read once, not once to find the links
+    /// and again to place them.
+    pub fn fold_links<A: Send>(
+        &self,
+        keys: &[&str],
+        keep: impl Fn(&Resolution) -> bool + Sync,
+        init: impl Fn() -> A + Sync,
+        visit: impl Fn(&mut A, NoteId, &Note, usize, &syntax::Link) + Sync,
+    ) -> Vec<A> {
         use rayon::prelude::*;
-        let Some(links) = self.links_by_key.get(key) else {
-            return Vec::new();
+        let groups: Vec<(&str, u32, &KeyLinks)> = keys
+            .iter()
+            .filter_map(|&key| Some((key, key_hash(key), &**self.links_by_key.get(key)?)))
+            .collect();
+        // A note linking by two of the keys is one linking note: the lists (each sorted) are
+        // merged.
+        let merged: Vec<NoteId>;
+        let sources: &[NoteId] = match groups.as_slice() {
+            [] => return Vec::new(),
+            [(_, _, links)] => &links.sources,
+            _ => {
+                let mut all: Vec<NoteId> = groups
+                    .iter()
+                    .flat_map(|(_, _, links)| links.sources.iter().copied())
+                    .collect();
+                all.sort_unstable();
+                all.dedup();
+                merged = all;
+                &merged
+            }
         };
-        let want = key_hash(key);
-        let find = |sources: &[NoteId]| {
-            let mut out = Vec::new();
+        let fold = |sources: &[NoteId]| {
+            let mut share = init();
             let mut buf = String::new();
             // Links repeat a few spellings from a few folders: each pair is resolved once. A
             // spelling is known by its shared name's address, which spares reading its text
@@ -1125,7 +1174,7 @@ impl Vault {
                 |&id| id,
                 |&source, from| {
                     for (i, &hash) in from.link_keys.iter().enumerate() {
-                        if hash != want {
+                        if !groups.iter().any(|g| g.1 == hash) {
                             continue;
                         }
                         let Some(link) = from.parsed.links.get(i) else {
@@ -1133,12 +1182,16 @@ impl Vault {
                         };
                         // The hash matched; the spellings of the key confirm it without
                         // recomputing.
-                        let spelled = links
-                            .spellings
-                            .iter()
-                            .any(|s| Name::ptr_eq(&s.0, &link.target))
-                            || links.spellings.iter().any(|s| s.0 == link.target);
-                        if !spelled && !has_link_key(&link.target, key, &mut buf) {
+                        let mut uses = |&(key, h, links): &(&str, u32, &KeyLinks)| {
+                            h == hash
+                                && (links
+                                    .spellings
+                                    .iter()
+                                    .any(|s| Name::ptr_eq(&s.0, &link.target))
+                                    || links.spellings.iter().any(|s| s.0 == link.target)
+                                    || has_link_key(&link.target, key, &mut buf))
+                        };
+                        if !groups.iter().any(&mut uses) {
                             continue;
                         }
                         let spelling = link.target.as_ptr() as usize;
@@ -1146,26 +1199,17 @@ impl Vault {
                             .entry((spelling, folder_bytes(&from.path)))
                             .or_insert_with(|| keep(&self.resolve(&link.target, &from.path)));
                         if verdict {
-                            out.push(pick(source, i, link));
+                            visit(&mut share, source, from, i, link);
                         }
                     }
                 },
             );
-            out
+            share
         };
-        // A hub's linking notes lie all over memory, and reading them waits on it: on all
-        // cores when there are many (the order of `sources` is kept).
-        if links.sources.len() < PARALLEL_SOURCES {
-            return find(&links.sources);
+        if sources.len() < PARALLEL_SOURCES {
+            return vec![fold(sources)];
         }
-        links
-            .sources
-            .par_chunks(PARALLEL_SOURCES / 2)
-            .map(find)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
-            .collect()
+        sources.par_chunks(PARALLEL_SOURCES / 2).map(fold).collect()
     }
 
     /// Bytes of each of the index's maps: (name, keys, bytes of tables plus what the keys and
@@ -1512,7 +1556,9 @@ impl Vault {
             };
             let links = Arc::make_mut(entry);
             let before = links.total();
-            links.sources.retain(|&s| s != id);
+            if let Ok(at) = links.sources.binary_search(&id) {
+                links.sources.remove(at);
+            }
             if let Some(pos) = links.spellings.iter().position(|s| *s.0 == *target) {
                 links.spellings[pos].1 = links.spellings[pos].1.saturating_sub(count);
                 if links.spellings[pos].1 == 0 {
@@ -1905,9 +1951,10 @@ fn link_groups(parsed: &ParsedNote) -> Vec<(Name, Name, u32)> {
 
 /// Records that note `id` links with a key. A note's links of one key arrive together (in note order in a scan, one group per note in
 /// an edit), so a note already there is the last one.
+/// Keeps `sources` sorted and each once: [`Vault::fold_links`] merges such lists.
 fn add_source(sources: &mut Vec<NoteId>, id: NoteId) {
-    if sources.last() != Some(&id) {
-        sources.push(id);
+    if let Err(at) = sources.binary_search(&id) {
+        sources.insert(at, id);
     }
 }
 

@@ -348,6 +348,68 @@ fn backlinks_are_the_links_that_resolve_to_the_note() {
     );
 }
 
+/// A hub's linking notes are folded in shares (on all cores); the shares come back in order,
+/// and so do their links after edits that re-index early notes and add late ones.
+#[test]
+fn links_of_a_hub_come_in_order_of_notes_in_shares_and_after_edits() {
+    let count = 3 * PARALLEL_SOURCES / 2;
+    let texts: Vec<(String, String)> = (0..count)
+        .map(|i| {
+            let text = match i % 3 {
+                0 => "[[hub]] once".to_owned(),
+                1 => "[[Kiln | by its alias]], then [[hub]]".to_owned(),
+                _ => "[[other]] and [[hub#Part]]".to_owned(),
+            };
+            (format!("n/{i:04}.md"), text)
+        })
+        .collect();
+    let mut notes: Vec<(&str, &str)> = texts.iter().map(|(p, t)| (&p[..], &t[..])).collect();
+    notes.push(("hub.md", "---\naliases: [Kiln]\n---\n# Hub\n"));
+    notes.push(("other.md", "# Other\n"));
+    let mut v = vault(&notes);
+    let hub = v.note_by_path(&root().join("hub.md")).unwrap();
+    let check = |v: &Vault| {
+        let keys: Vec<&str> = v.note(hub).unwrap().loose_keys().collect();
+        let keep = Resolution::Note(hub);
+        let shares = v.fold_links(
+            &keys,
+            |r| *r == keep,
+            Vec::new,
+            |share, id, _, i, _| share.push((id, i)),
+        );
+        assert!(shares.len() > 1, "{} shares", shares.len());
+        let all: Vec<(NoteId, usize)> = shares.concat();
+        let mut sorted = all.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(all, sorted);
+        assert_eq!(v.backlinks(hub), all);
+        for (_, links) in v.links_by_key.iter() {
+            assert!(links.sources.is_sorted_by(|a, b| a < b), "{links:?}");
+        }
+        all
+    };
+    let before = check(&v);
+    let first = v.note_by_path(&root().join("n/0001.md")).unwrap();
+    assert_eq!(&before[1..3], [(first, 0), (first, 1)]);
+    // An early note changes (its links are indexed again), another loses its links, and a new
+    // note links last.
+    v.update(
+        &root().join("n/0001.md"),
+        parse_note("[[hub]] [[x]] [[Kiln]]"),
+        None,
+    );
+    v.update(&root().join("n/0003.md"), parse_note("no links"), None);
+    v.update(&root().join("zz.md"), parse_note("[[HUB]]"), None);
+    let after = check(&v);
+    let third = v.note_by_path(&root().join("n/0003.md")).unwrap();
+    assert_eq!(&after[1..3], [(first, 0), (first, 2)]);
+    assert!(after.iter().all(|&(id, _)| id != third));
+    let last = v.note_by_path(&root().join("zz.md")).unwrap();
+    assert_eq!(after.last(), Some(&(last, 0)));
+    assert_eq!(after.len(), before.len() - 1 + 1);
+}
+
 #[test]
 fn a_link_written_with_the_extension_is_a_backlink_too() {
     let v = vault(&[
