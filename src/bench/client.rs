@@ -26,9 +26,10 @@ pub fn write_message(w: &mut dyn Write, msg: &Value) -> io::Result<()> {
 
 /// Reads one framed message; `Ok(None)` at a clean end of stream between messages.
 pub fn read_message(r: &mut impl BufRead) -> io::Result<Option<Value>> {
-    match read_frame(r)? {
-        Some(body) => parse_body(&body).map(Some),
-        None => Ok(None),
+    let mut body = Vec::new();
+    match read_frame(r, &mut body)? {
+        true => parse_body(&body).map(Some),
+        false => Ok(None),
     }
 }
 
@@ -36,8 +37,10 @@ fn parse_body(body: &[u8]) -> io::Result<Value> {
     serde_json::from_slice(body).map_err(|e| bad(format!("bad JSON body: {e}")))
 }
 
-/// The body of one framed message, unparsed; `Ok(None)` at a clean end of stream.
-fn read_frame(r: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
+/// Reads the body of one framed message, unparsed, into `body` (emptied first: a reader that
+/// keeps one buffer writes a big answer into memory it already has, as a client that reads
+/// for a living does); `Ok(false)` at a clean end of stream.
+fn read_frame(r: &mut impl BufRead, body: &mut Vec<u8>) -> io::Result<bool> {
     let mut length = None;
     let mut line = String::new();
     let mut headers = 0;
@@ -45,7 +48,7 @@ fn read_frame(r: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
         line.clear();
         if r.read_line(&mut line)? == 0 {
             if headers == 0 {
-                return Ok(None);
+                return Ok(false);
             }
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -73,9 +76,15 @@ fn read_frame(r: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
         }
     }
     let length = length.ok_or_else(|| bad("message without Content-Length".into()))?;
-    let mut body = vec![0; length];
-    r.read_exact(&mut body)?;
-    Ok(Some(body))
+    body.clear();
+    body.reserve(length);
+    if r.take(length as u64).read_to_end(body)? < length {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "stream ended inside a body",
+        ));
+    }
+    Ok(true)
 }
 
 fn bad(msg: String) -> io::Error {
@@ -357,17 +366,18 @@ impl Drop for Connection {
 }
 
 fn read_loop(mut reader: impl BufRead, shared: &Shared) {
+    let mut body = Vec::new();
     let why = loop {
         // A message's time is when its last byte arrived: parsing it is the client's work.
-        let (msg, arrived) = match read_frame(&mut reader) {
-            Ok(Some(body)) => {
+        let (msg, arrived) = match read_frame(&mut reader, &mut body) {
+            Ok(true) => {
                 let arrived = Instant::now();
                 match parse_body(&body) {
                     Ok(msg) => (msg, arrived),
                     Err(e) => break format!("read error: {e}"),
                 }
             }
-            Ok(None) => break "end of stream".to_string(),
+            Ok(false) => break "end of stream".to_string(),
             Err(e) => break format!("read error: {e}"),
         };
         let method = msg
