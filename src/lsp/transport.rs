@@ -36,34 +36,60 @@ pub fn stdio() -> (
             // Dropping `to_server` ends the server's input.
         })
         .expect("cannot start the stdin thread");
-    let (frames, mut waiting) = tokio::sync::mpsc::channel::<Frame>(FRAMES_WAITING);
+    let (frames, waiting) = tokio::sync::mpsc::channel::<Frame>(FRAMES_WAITING);
     let (done, written) = std::sync::mpsc::channel();
+    let clock = tokio::runtime::Handle::current();
     std::thread::Builder::new()
         .name("wikilsp-stdout".into())
         .spawn(move || {
-            let mut stdout = raw_stdout();
-            // The messages already waiting go out in one write.
-            let mut batch = Vec::new();
-            while let Some(frame) = waiting.blocking_recv() {
-                batch.push(frame);
-                while batch.len() < FRAMES_WAITING
-                    && let Ok(frame) = waiting.try_recv()
-                {
-                    batch.push(frame);
-                }
-                if write_frames_blocking(&mut stdout, &batch).is_err() {
-                    break;
-                }
-                let big = batch.iter().map(Frame::bytes).sum::<usize>() >= BIG_FRAME;
-                batch.clear();
-                if big {
-                    super::indexing::give_back_freed_memory();
-                }
-            }
+            write_until_closed(waiting, &mut *raw_stdout(), &clock, TRIM_WHEN_QUIET);
             let _ = done.send(());
         })
         .expect("cannot start the stdout thread");
     (input, frames, written)
+}
+
+/// Writes the messages that come through `waiting` to `out` (on a thread of its own, whose
+/// blocking is fine) until every sender is gone or `out` fails. The messages already waiting
+/// go out in one write. After a big one, the memory freed meanwhile is given back once no
+/// message came for `quiet` (see [`TRIM_WHEN_QUIET`]).
+fn write_until_closed(
+    mut waiting: tokio::sync::mpsc::Receiver<Frame>,
+    out: &mut dyn std::io::Write,
+    clock: &tokio::runtime::Handle,
+    quiet: std::time::Duration,
+) {
+    let mut batch = Vec::new();
+    let mut trim_due = false;
+    loop {
+        let next = if trim_due {
+            let next = clock.block_on(async { tokio::time::timeout(quiet, waiting.recv()).await });
+            match next {
+                Ok(next) => next,
+                Err(_) => {
+                    super::indexing::give_back_freed_memory();
+                    trim_due = false;
+                    continue;
+                }
+            }
+        } else {
+            waiting.blocking_recv()
+        };
+        let Some(frame) = next else {
+            return;
+        };
+        batch.push(frame);
+        while batch.len() < FRAMES_WAITING
+            && let Ok(frame) = waiting.try_recv()
+        {
+            batch.push(frame);
+        }
+        if write_frames_blocking(out, &batch).is_err() {
+            return;
+        }
+        trim_due |= batch.iter().map(Frame::bytes).sum::<usize>() >= BIG_FRAME;
+        batch.clear();
+    }
 }
 
 /// Standard output without the standard library's buffer where there is a file descriptor
@@ -97,8 +123,14 @@ const PIPE_BYTES: libc::c_int = 1 << 20;
 const FRAMES_WAITING: usize = 64;
 
 /// After writing this many bytes at once, the memory freed meanwhile is given back to the
-/// system (see `give_back_freed_memory`): a hub's answer and what went into making it.
+/// system (see `give_back_freed_memory`): a hub's answer and what went into making it...
 const BIG_FRAME: usize = 1 << 20;
+
+/// ...once the output has been quiet this long. Giving it back takes a millisecond or more,
+/// holding the allocator's locks against the requests that come next (the user is still
+/// looking around: completion, another hub's references), and those would then take fresh
+/// pages from the system for what the freed memory would have held.
+const TRIM_WHEN_QUIET: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A message on its way to the client: its header and body, in pieces written one after the
 /// other (a big answer's pieces are moved here, never copied into one buffer).
@@ -480,6 +512,41 @@ pub fn invalid_message_error(params: &serde_json::Value) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The output thread writes every message whole and in order, a big answer's pieces one
+    /// after the other, goes on after the quiet that follows a big one (when it gives memory
+    /// back), and ends when the senders are gone.
+    #[test]
+    fn the_output_writes_every_message_and_goes_on_after_a_quiet() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (frames, waiting) = tokio::sync::mpsc::channel::<Frame>(FRAMES_WAITING);
+        let clock = runtime.handle().clone();
+        let quiet = std::time::Duration::from_millis(20);
+        let writer = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            write_until_closed(waiting, &mut out, &clock, quiet);
+            out
+        });
+        let big: Vec<Vec<u8>> = (0..3).map(|i| vec![b'a' + i; BIG_FRAME / 2]).collect();
+        frames.blocking_send(Frame::new(big.clone())).unwrap();
+        std::thread::sleep(quiet * 5);
+        frames
+            .blocking_send(Frame::new(vec![b"{}".to_vec()]))
+            .unwrap();
+        frames
+            .blocking_send(Frame::new(vec![b"[".to_vec(), b"]".to_vec()]))
+            .unwrap();
+        drop(frames);
+        let out = writer.join().unwrap();
+        let mut expected = format!("Content-Length: {}\r\n\r\n", 3 * (BIG_FRAME / 2)).into_bytes();
+        expected.extend(big.concat());
+        expected.extend(b"Content-Length: 2\r\n\r\n{}Content-Length: 2\r\n\r\n[]");
+        assert!(out == expected, "{} bytes written", out.len());
+    }
 
     async fn run(input: &[u8]) -> Vec<serde_json::Value> {
         let mut out = Vec::new();
