@@ -377,14 +377,6 @@ pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
     uri.to_file_path().map(|p| p.into_owned())
 }
 
-/// The URI of a note's path. Made once per path: a list of a thousand references would
-/// otherwise spend most of its time encoding and parsing URIs.
-/// The `file:` URI of `path` as a JSON string, written to `out`; `false` when the path has no
-/// URI. A path of only unreserved characters (most notes' paths) is its own URI after
-/// `file://`: written straight, without the memo of [`path_to_uri`] (a hub's references name a
-/// thousand notes, and looking each up cost more than the rest of the answer).
-/// `range` as LSP JSON, by hand rather than with `write!` or serde: a hub's references and
-/// rename hold thousands.
 /// Locations written as JSON one after the other, each followed by a comma (see
 /// [`Snapshot::references_json`]).
 struct JsonShare<'a> {
@@ -438,6 +430,8 @@ impl<'a> JsonShare<'a> {
     }
 }
 
+/// `range` as LSP JSON, by hand rather than with `write!` or serde: a hub's references and
+/// rename hold thousands.
 pub fn write_range_json(out: &mut Vec<u8>, range: Range, number: &mut itoa::Buffer) {
     out.extend_from_slice(b"{\"start\":{\"line\":");
     out.extend_from_slice(number.format(range.start.line).as_bytes());
@@ -450,6 +444,10 @@ pub fn write_range_json(out: &mut Vec<u8>, range: Range, number: &mut itoa::Buff
     out.extend_from_slice(b"}}");
 }
 
+/// The `file:` URI of `path` as a JSON string, written to `out`; `false` when the path has no
+/// URI. A path of only unreserved characters (most notes' paths) is its own URI after
+/// `file://`: written straight, without the memo of [`path_to_uri`] (a hub's references name a
+/// thousand notes, and looking each up cost more than the rest of the answer).
 pub fn write_uri_json(path: &Path, out: &mut Vec<u8>) -> bool {
     let bytes = path.as_os_str().as_encoded_bytes();
     let plain = |b: &u8| b.is_ascii_alphanumeric() || b"/-._~".contains(b);
@@ -465,6 +463,8 @@ pub fn write_uri_json(path: &Path, out: &mut Vec<u8>) -> bool {
     }
 }
 
+/// The URI of a note's path. Made once per path: a list of a thousand references would
+/// otherwise spend most of its time encoding and parsing URIs.
 pub fn path_to_uri(path: &Path) -> Option<Uri> {
     #[cfg(unix)]
     if path.to_str().is_none() {

@@ -99,13 +99,14 @@ fn write_until_closed(
 fn raw_stdout() -> Box<dyn std::io::Write + Send> {
     #[cfg(unix)]
     {
-        use std::os::fd::{AsFd, AsRawFd};
+        use std::os::fd::AsFd;
         if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
             #[cfg(target_os = "linux")]
             // SAFETY: `fcntl` with `F_SETPIPE_SZ` only resizes the pipe's buffer (failing on a
             // descriptor that is no pipe, or past the system's limit, which leaves it as it was);
             // `fd` is an open descriptor we own.
             unsafe {
+                use std::os::fd::AsRawFd;
                 libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BYTES);
             }
             return Box::new(std::fs::File::from(fd));
@@ -115,7 +116,7 @@ fn raw_stdout() -> Box<dyn std::io::Write + Send> {
 }
 
 /// How big the output pipe is made (the most Linux allows without privileges by default).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 const PIPE_BYTES: libc::c_int = 1 << 20;
 
 /// How many messages wait at most for the output: then the server waits for the client to
