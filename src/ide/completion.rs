@@ -25,6 +25,17 @@ fn ascii_letters_mask(query: &str) -> u64 {
     crate::vault::letters_mask(&ascii)
 }
 
+/// `hay` as the fuzzy matcher reads it; `letters` (its [`crate::vault::SearchEntry::letters`])
+/// tells an ASCII text, which is read as it is, without scanning it to learn that.
+fn utf32<'a>(hay: &'a str, letters: u64, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
+    if letters & crate::vault::NOT_ASCII == 0 {
+        debug_assert!(hay.is_ascii());
+        Utf32Str::Ascii(hay.as_bytes())
+    } else {
+        Utf32Str::new(hay, buf)
+    }
+}
+
 /// How many candidates get the full fuzzy score when the greedy one was taken first: ten times
 /// the answer, so the best 200 by the full score are, in practice, among them.
 const SHORTLIST: usize = 2000;
@@ -216,7 +227,7 @@ fn note_items(
         if letters & needs != needs {
             return None;
         }
-        SCORER.with_borrow_mut(|(matcher, buf)| pattern.score(Utf32Str::new(hay, buf), matcher))
+        SCORER.with_borrow_mut(|(matcher, buf)| pattern.score(utf32(hay, letters, buf), matcher))
     };
     // With many candidates, each is first scored by the greedy matcher (several times faster)
     // and only the best `SHORTLIST` by that score get the optimal score that ranks them: at
@@ -245,7 +256,7 @@ fn note_items(
             return None;
         }
         SCORER.with_borrow_mut(|(matcher, buf)| {
-            let hay = Utf32Str::new(hay, buf);
+            let hay = utf32(hay, letters, buf);
             let mut total = 0u32;
             for (atom, &normalize) in pattern.atoms.iter().zip(&normalizes) {
                 // What `Atom::score` sets for an atom parsed with `CaseMatching::Ignore`.
@@ -260,7 +271,7 @@ fn note_items(
     fn shortlist<'t>(
         mut found: Vec<(u32, u32, usize)>,
         greedy: bool,
-        text: impl Fn(usize) -> &'t str + Sync,
+        text: impl Fn(usize) -> (&'t str, u64) + Sync,
         score: impl Fn(&str, u64) -> Option<u32> + Sync,
     ) -> Vec<(u32, u32, usize)> {
         if !greedy {
@@ -277,7 +288,10 @@ fn note_items(
         found
             .into_par_iter()
             .with_min_len(256)
-            .filter_map(|(_, extra, i)| Some((score(text(i), u64::MAX)?, extra, i)))
+            .filter_map(|(_, extra, i)| {
+                let (hay, letters) = text(i);
+                Some((score(hay, letters)?, extra, i))
+            })
             .collect()
     }
     let names = vault.name_table();
@@ -294,11 +308,15 @@ fn note_items(
         })
         .collect();
     let names_found = found.len();
-    let mut ranked: Vec<(u32, u32, NoteId)> =
-        shortlist(found, greedy, |i| names.text(&entries[i]), score)
-            .into_iter()
-            .map(|(s, extra, i)| (s, extra, NoteId(entries[i].value)))
-            .collect();
+    let mut ranked: Vec<(u32, u32, NoteId)> = shortlist(
+        found,
+        greedy,
+        |i| (names.text(&entries[i]), entries[i].letters),
+        score,
+    )
+    .into_iter()
+    .map(|(s, extra, i)| (s, extra, NoteId(entries[i].value)))
+    .collect();
     // A note may match by title and by alias: keep its best.
     ranked.sort_unstable_by_key(|r| (r.2, std::cmp::Reverse(r.0)));
     ranked.dedup_by_key(|r| r.2);
@@ -317,11 +335,15 @@ fn note_items(
         })
         .collect();
     let missing_found = found.len();
-    let mut missing: Vec<(u32, u32, &str)> =
-        shortlist(found, greedy, |i| targets.text(&target_entries[i]), score)
-            .into_iter()
-            .map(|(s, count, i)| (s, count, targets.text(&target_entries[i])))
-            .collect();
+    let mut missing: Vec<(u32, u32, &str)> = shortlist(
+        found,
+        greedy,
+        |i| (targets.text(&target_entries[i]), target_entries[i].letters),
+        score,
+    )
+    .into_iter()
+    .map(|(s, count, i)| (s, count, targets.text(&target_entries[i])))
+    .collect();
 
     // Every match counts, shortlisted or not (a note matching by title and alias counts twice,
     // which only decides whether the list is complete when there are more than enough).

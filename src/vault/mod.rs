@@ -552,8 +552,14 @@ pub struct SearchEntry {
     key_start: u32,
     key_end: u32,
     /// [`letters_mask`] of the text: a query with a letter the text lacks cannot match it.
+    /// With [`NOT_ASCII`] when the text is not all ASCII.
     pub letters: u64,
 }
+
+/// The bit of [`SearchEntry::letters`] (never of [`letters_mask`]) that marks a text with a
+/// character beyond ASCII: the fuzzy matcher reads an ASCII text as it is, and completion then
+/// spares rescanning each of 100,000 names to learn it.
+pub const NOT_ASCII: u64 = 1 << 63;
 
 /// Which ASCII letters and digits `text` holds, lower-cased, counting an accented letter also
 /// as the letter the fuzzy matcher takes it for (`é` as `e`): one bit each. A fuzzy match
@@ -607,7 +613,7 @@ impl SearchTable {
             value,
             key_start: end,
             key_end: self.text.len() as u32,
-            letters: letters_mask(text),
+            letters: letters_mask(text) | if text.is_ascii() { 0 } else { NOT_ASCII },
         });
     }
 }

@@ -507,6 +507,23 @@ fn letters_mask_holds_each_letter_and_what_accented_ones_stand_for() {
     // Cyrillic and emoji hold no ASCII letter.
     assert_eq!(letters_mask("Жизнь 🎬"), 0);
     assert_eq!(letters_mask("_- !"), 0);
+    // The search tables mark the names and targets beyond ASCII, and only those.
+    let v = vault(&[
+        ("emile.md", "# Émile Zola\n[[Жизнь 🎬]] [[plain_target]]"),
+        ("plain.md", "# Plain title\n"),
+    ]);
+    let mut seen = Vec::new();
+    for table in [v.name_table(), v.missing_table()] {
+        for e in table.entries() {
+            let text = table.text(e);
+            assert_eq!(e.letters & NOT_ASCII == 0, text.is_ascii(), "{text}");
+            assert_eq!(e.letters & !NOT_ASCII, letters_mask(text), "{text}");
+            seen.push(text.to_owned());
+        }
+    }
+    for text in ["Émile Zola", "Plain title", "Жизнь 🎬", "plain_target"] {
+        assert!(seen.iter().any(|s| s == text), "{text} not in {seen:?}");
+    }
 }
 
 #[test]
