@@ -1827,7 +1827,9 @@ fn group_links(notes: &mut [Note], numbered: Vec<NumberedName>) -> Groups {
         }
         ends.push(at);
     }
-    let all: Vec<AtomicU32> = (0..at).map(|_| AtomicU32::new(0)).collect();
+    // Four million places at 100,000 notes, 17 MB of fresh pages: made on all cores (one
+    // thread took 9-66 ms).
+    let all: Vec<AtomicU32> = (0..at).into_par_iter().map(|_| AtomicU32::new(0)).collect();
     notes
         .par_chunks_mut(chunk)
         .zip(tallies.par_iter_mut())
