@@ -1731,10 +1731,20 @@ const NO_GROUP: u32 = u32::MAX;
 fn group_links(notes: &mut [Note], numbered: Vec<NumberedName>) -> Groups {
     use rayon::prelude::*;
     use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
-    let mut order: Vec<&NumberedName> = numbered.iter().filter(|n| n.key != 0).collect();
-    order.par_sort_unstable_by(|a, b| {
-        (a.key.cmp(&b.key)).then_with(|| a.name.as_str().cmp(b.name.as_str()))
-    });
+    // Sorted by key as plain integers (no comparison reads a name), then each run of one key
+    // by text: the runs are short (a spelling or two, numbered by each scan worker).
+    let mut by_key: Vec<u64> = (numbered.iter().enumerate())
+        .filter(|(_, n)| n.key != 0)
+        .map(|(i, n)| (u64::from(n.key) << 32) | i as u64)
+        .collect();
+    by_key.par_sort_unstable();
+    let mut order: Vec<&NumberedName> = (by_key.iter())
+        .map(|&k| &numbered[(k & u64::from(u32::MAX)) as usize])
+        .collect();
+    drop(by_key);
+    order
+        .par_chunk_by_mut(|a, b| a.key == b.key)
+        .for_each(|run| run.sort_unstable_by(|a, b| a.name.as_str().cmp(b.name.as_str())));
     type Assigned = Vec<(u32, u32, u32)>;
     let pieces: Vec<(Groups, Assigned, String)> = order
         .par_chunk_by(|a, b| a.key == b.key)
