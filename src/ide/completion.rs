@@ -271,7 +271,7 @@ fn note_items(
     fn shortlist<'t>(
         mut found: Vec<(u32, u32, usize)>,
         greedy: bool,
-        text: impl Fn(usize) -> (&'t str, u64) + Sync,
+        entry: impl Fn(usize) -> (&'t str, u64) + Sync,
         score: impl Fn(&str, u64) -> Option<u32> + Sync,
     ) -> Vec<(u32, u32, usize)> {
         if !greedy {
@@ -289,7 +289,7 @@ fn note_items(
             .into_par_iter()
             .with_min_len(256)
             .filter_map(|(_, extra, i)| {
-                let (hay, letters) = text(i);
+                let (hay, letters) = entry(i);
                 Some((score(hay, letters)?, extra, i))
             })
             .collect()

@@ -41,8 +41,7 @@ impl References {
 
     /// At least as many links as [`References::fold_links`] visits, known at once.
     pub fn links_at_most(&self, vault: &Vault) -> usize {
-        let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
-        vault.links_using_keys_count(&keys)
+        vault.links_using_keys_count(&self.key_strs())
     }
 
     /// Visits the links, as `visit(share, linking note's id, linking note, link's range)`, in
@@ -53,13 +52,16 @@ impl References {
         init: impl Fn() -> A + Sync,
         visit: impl Fn(&mut A, NoteId, &Note, TextRange) + Sync,
     ) -> Vec<A> {
-        let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
         vault.fold_links(
-            &keys,
+            &self.key_strs(),
             |r| *r == self.resolution,
             init,
             |share, id, note, _, link| visit(share, id, note, link.range()),
         )
+    }
+
+    fn key_strs(&self) -> Vec<&str> {
+        self.keys.iter().map(String::as_str).collect()
     }
 }
 

@@ -110,7 +110,7 @@ where
     // which has enough to do.
     let (pipe_in, pipe_out) = tokio::io::duplex(1 << 20);
     let pump = tokio::spawn(transport::sanitize(input, pipe_in));
-    let (frames, waiting) = tokio::sync::mpsc::channel(64);
+    let (frames, waiting) = tokio::sync::mpsc::channel(transport::FRAMES_WAITING);
     let (ending, ()) = tokio::join!(
         serve_sanitized(pipe_out, frames),
         transport::write_frames(waiting, output)

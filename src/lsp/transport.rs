@@ -121,7 +121,7 @@ const PIPE_BYTES: libc::c_int = 1 << 20;
 
 /// How many messages wait at most for the output: then the server waits for the client to
 /// read.
-const FRAMES_WAITING: usize = 64;
+pub(super) const FRAMES_WAITING: usize = 64;
 
 /// After writing this many bytes at once, the memory freed meanwhile is given back to the
 /// system (see `give_back_freed_memory`): a hub's answer and what went into making it...

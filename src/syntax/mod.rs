@@ -31,8 +31,8 @@ pub type Name = arcstr::ArcStr;
 /// A hub's references and rename read a few lines of each of thousands of notes spread all over
 /// memory, one pointer leading to the next (note slot, note, its parse, its links and line map);
 /// a scan looks up each link's target among a hundred thousand names. Each waits on memory in
-/// turn; fetching a few ahead lets those waits overlap. The crate's one `unsafe` block besides
-/// the allocator's settings (`mallopt`).
+/// turn; fetching a few ahead lets those waits overlap. One of the crate's few `unsafe` blocks
+/// (ARCHITECTURE.md lists them).
 #[inline(always)]
 pub fn prefetch<T>(ptr: *const T) {
     #[cfg(target_arch = "x86_64")]

@@ -577,7 +577,6 @@ pub(super) fn scan_folders_with<T: Send>(
     };
     let names = &tables[..];
     let bulk = BulkGrowth::start();
-    rayon::broadcast(|_| BulkGrowth::grow_this_threads_arena());
     let notes: Vec<T> = paths
         .into_par_iter()
         .map_init(OpenFolder::default, |folder, path| {
@@ -659,10 +658,12 @@ impl BulkGrowth {
     /// The padding while growing in bulk: a whole heap of a thread's arena (glibc's maximum).
     const BULK_PAD: i32 = 64 << 20;
 
+    /// Pads, and grows the heaps of the current pool's workers (the scan's).
     fn start() -> BulkGrowth {
         if BULK_SCANS.fetch_add(1, Ordering::SeqCst) == 0 {
             Self::pad(Self::BULK_PAD);
         }
+        rayon::broadcast(|_| Self::grow_this_threads_arena());
         BulkGrowth
     }
 
